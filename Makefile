@@ -1,0 +1,75 @@
+# The two commands a newcomer runs (see README.md):
+#   make book   build the book into _build/html
+#   make test   lint, check the notebooks, build the book, run every test
+# Both create or reuse the virtual environment in $(VENV) and install what
+# they need into it.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch's CPU build, so a fresh environment does not pull a multi-GB CUDA
+# build; `make TORCH_CONSTRAINTS=` installs without the constraint.
+TORCH_CONSTRAINTS ?= constraints-cpu.txt
+PIP_C := $(if $(TORCH_CONSTRAINTS),-c $(TORCH_CONSTRAINTS),)
+STAMP := $(VENV)/.installed
+
+# Small RNN steps run best on one thread on a shared 2-core machine
+# (benchmarks/bench_nn.py --threads measures it); progress bars stay out of
+# the built HTML.
+export ASCTOOLS_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+
+# The execution cache is keyed on cell source only; a change to the package
+# or the requirements must re-execute the chapters, so it keys the cache too.
+CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py)) \
+	pyproject.toml requirements.txt
+
+.PHONY: help install book test lint format notebooks bench clean
+
+help:
+	@echo "make book   build the book into _build/html"
+	@echo "make test   lint + notebook check + book build + all tests"
+	@echo "make notebooks  regenerate the chapters' Colab twins (.ipynb)"
+	@echo "make bench  write the performance report (benchmarks/results/)"
+
+$(STAMP): pyproject.toml requirements.txt $(TORCH_CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_C) -e ".[test]" \
+		-r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	@mkdir -p _build
+	@key=$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16); \
+	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
+		echo "asctools or requirements changed: clearing execution cache"; \
+		rm -rf _build/.jupyter_cache; echo $$key > _build/.cache-key; \
+	fi
+	$(BUILD_ENV) $(BIN)/jupyter-book build . --all -W -n --keep-going
+
+lint: $(STAMP)
+	$(BIN)/ruff check asctools tests benchmarks book/_scripts
+	$(BIN)/ruff format --check asctools tests benchmarks book/_scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format asctools tests benchmarks book/_scripts
+	$(BIN)/ruff check --fix asctools tests benchmarks book/_scripts
+
+notebooks: $(STAMP)
+	$(BIN)/python book/_scripts/sync_notebooks.py
+
+test: $(STAMP)
+	$(MAKE) lint
+	$(BIN)/python book/_scripts/sync_notebooks.py --check
+	$(MAKE) book
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/report.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,67 @@
+"""The one place for device selection, seeding and thread settings."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["get_device", "set_seed", "set_threads"]
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """Return ``device`` as a ``torch.device``, or the best one available.
+
+    Order when ``device`` is None: the ``ASCTOOLS_DEVICE`` environment
+    variable, then CUDA, then Apple's MPS, then the CPU.
+    """
+    if device is None:
+        device = os.environ.get("ASCTOOLS_DEVICE") or None
+    if device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            "device must be a str, a torch.device or None, "
+            f"got {type(device).__name__}"
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(
+            f"device must name a torch device such as 'cpu' or 'cuda:0', "
+            f"got {device!r}"
+        ) from err
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (CUDA's too)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op CPU threads; return the number in force.
+
+    The course's models are small: per time step a matrix product of a few
+    thousand numbers. On a shared 2-core machine a second thread mostly adds
+    synchronisation, so the default is the ``ASCTOOLS_THREADS`` environment
+    variable, else 1. Pass ``n`` to choose (``benchmarks/`` measures both).
+    """
+    if n is None:
+        n = int(os.environ.get("ASCTOOLS_THREADS", "1"))
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    torch.set_num_threads(n)
+    return torch.get_num_threads()
