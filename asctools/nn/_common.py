@@ -1,0 +1,136 @@
+"""Argument checks and the initialisation shared by cells and layers."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+from torch import nn
+
+
+def check_size(name: str, value) -> int:
+    """Return ``value`` if it is a positive int, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` if it is a bool, else raise a TypeError."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_dropout(value) -> float:
+    """Return ``value`` as a float if it is a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"dropout must be a number in [0, 1], got {type(value).__name__}"
+        )
+    if not 0 <= value <= 1:
+        raise ValueError(f"dropout must be in [0, 1], got {value}")
+    return float(value)
+
+
+def check_nonlinearity(value) -> str:
+    """Return ``value`` if it is 'tanh' or 'relu'."""
+    if value not in ("tanh", "relu"):
+        raise ValueError(
+            f"nonlinearity must be 'tanh' or 'relu', got {value!r}"
+        )
+    return value
+
+
+def check_input(
+    x, input_size: int, weight: torch.Tensor, dims: tuple[int, ...]
+) -> None:
+    """Check the input ``x`` of a cell or a layer.
+
+    ``x.dim()`` must be one of ``dims``, its last size ``input_size``, and
+    its dtype and device those of ``weight`` (a parameter of the module).
+    """
+    if not isinstance(x, torch.Tensor):
+        hint = ""
+        if type(x).__name__ == "PackedSequence":
+            hint = " (PackedSequence is not supported: pad the sequences)"
+        raise TypeError(
+            f"input must be a torch.Tensor, got {type(x).__name__}{hint}"
+        )
+    if x.dim() not in dims:
+        raise ValueError(
+            f"input must have {' or '.join(map(str, dims))} dimensions, "
+            f"got shape {tuple(x.shape)}"
+        )
+    if x.shape[-1] != input_size:
+        raise ValueError(
+            f"input's last dimension must be input_size={input_size}, "
+            f"got shape {tuple(x.shape)}"
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"input has dtype {x.dtype} but the parameters have "
+            f"{weight.dtype}; convert one of them (e.g. model.to(dtype))"
+        )
+    if x.device != weight.device:
+        raise ValueError(
+            f"input is on {x.device} but the parameters are on "
+            f"{weight.device}; move one of them (e.g. model.to(device))"
+        )
+
+
+def check_state(s, name: str, shape: tuple, x: torch.Tensor) -> None:
+    """Check a state tensor ``s``: shape ``shape``, dtype/device of ``x``."""
+    if not isinstance(s, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(s).__name__}"
+        )
+    if tuple(s.shape) != tuple(shape):
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}, got {tuple(s.shape)}"
+        )
+    if s.dtype != x.dtype:
+        raise TypeError(
+            f"{name} has dtype {s.dtype} but the input has {x.dtype}"
+        )
+    if s.device != x.device:
+        raise ValueError(
+            f"{name} is on {s.device} but the input is on {x.device}"
+        )
+
+
+def split_lstm_state(hx, name: str = "hx") -> tuple:
+    """Return an LSTM state ``(h, c)`` after checking it is a pair."""
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise TypeError(f"{name} must be a tuple (h, c) of two tensors")
+    return tuple(hx)
+
+
+def reset_uniform(module: nn.Module, hidden_size: int) -> None:
+    """Draw every parameter from U(−1/√H, 1/√H), as torch.nn does.
+
+    The parameters are visited in registration order, the order torch.nn
+    uses, so the same seed gives the same numbers as torch.nn's module.
+    """
+    bound = 1.0 / math.sqrt(hidden_size)
+    for p in module.parameters():
+        nn.init.uniform_(p, -bound, bound)
+
+
+def recurrent_weight_grad(
+    da: torch.Tensor, h0: torch.Tensor, hs: torch.Tensor
+) -> torch.Tensor:
+    """dW_hh = Σ_t da_tᵀ h_{t-1}, as one matrix product over all steps.
+
+    ``da`` (T, B, G·H) holds ∂L/∂(h_{t-1} W_hhᵀ), ``h0`` (B, H) the initial
+    state and ``hs`` (T, B, H) the states h_1 .. h_T; returns (G·H, H).
+    """
+    gh, h = da.shape[-1], hs.shape[-1]
+    return torch.addmm(
+        da[0].t() @ h0,  # the t = 1 term uses h_0
+        da[1:].reshape(-1, gh).t(),  # (G·H, (T-1)·B)
+        hs[:-1].reshape(-1, h),  # ((T-1)·B, H)
+    )
