@@ -18,14 +18,22 @@ STAMP := $(VENV)/.installed
 # the built HTML.
 export ASCTOOLS_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
-BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1
 
 # The execution cache is keyed on cell source only; a change to the package
 # or the requirements must re-execute the chapters, so it keys the cache too.
 CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py)) \
 	pyproject.toml requirements.txt
 
-.PHONY: help install book test lint format notebooks bench clean
+# MathJax 3 is served from the site itself (npm's `mathjax` package, copied
+# into _static/mathjax/, where _config.yml's mathjax_path points), so pages
+# render offline and in the browser tests.
+MATHJAX_VERSION ?= 3.2.2
+MATHJAX_NPM := _build/mathjax-$(MATHJAX_VERSION)
+MATHJAX := $(MATHJAX_NPM)/node_modules/mathjax/es5
+
+.PHONY: help install book test lint format notebooks bench clean \
+	browser-deps
 
 help:
 	@echo "make book   build the book into _build/html"
@@ -42,8 +50,14 @@ $(STAMP): pyproject.toml requirements.txt $(TORCH_CONSTRAINTS)
 
 install: $(STAMP)
 
-book: $(STAMP)
-	@mkdir -p _build
+$(MATHJAX)/tex-mml-chtml.js:
+	npm install --prefix $(MATHJAX_NPM) --no-save --no-audit --no-fund \
+		mathjax@$(MATHJAX_VERSION)
+
+book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
+	@mkdir -p _build/html/_static
+	rm -rf _build/html/_static/mathjax
+	cp -r $(MATHJAX) _build/html/_static/mathjax
 	@key=$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
 		echo "asctools or requirements changed: clearing execution cache"; \
@@ -66,7 +80,17 @@ test: $(STAMP)
 	$(MAKE) lint
 	$(BIN)/python book/_scripts/sync_notebooks.py --check
 	$(MAKE) book
+	$(MAKE) browser-deps
 	$(BIN)/python -m pytest
+
+# tests/test_browser.py drives Debian's chromium: installed here when missing
+# and root (as in CI); otherwise those tests skip and say why.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    else echo "no /usr/bin/chromium, not root: browser tests skip"; fi; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/report.py

@@ -1,0 +1,331 @@
+"""Exercises, verdicts and their rendering (see the package docstring)."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+import re
+import sysconfig
+import textwrap
+import time
+import traceback
+from pathlib import Path
+
+CORRECT, NOT_ATTEMPTED = "correct", "not attempted"
+INCORRECT, ERROR = "incorrect", "error"
+KINDS = ("implement", "predict", "explore")
+STRICT_ENV = "ASCTOOLS_STRICT_CHECKS"
+
+# style -> (symbol, headline, border colour, background colour)
+_STYLE = {
+    CORRECT: ("✓", "Correct", "#2e7d32", "#e8f5e9"),
+    NOT_ATTEMPTED: ("○", "Not attempted yet", "#546e7a", "#eceff1"),
+    INCORRECT: ("✗", "Incorrect", "#c62828", "#ffebee"),
+    ERROR: ("⚠", "Your code raised an error", "#c62828", "#ffebee"),
+    "hint": ("?", "Hint", "#1565c0", "#e3f2fd"),
+    "solution": ("✎", "Solution", "#546e7a", "#fafafa"),
+}
+
+
+class Incorrect(Exception):
+    """Raised by a checker: the answer is wrong; the message says what."""
+
+
+class NotAttempted(Exception):
+    """Raised by a checker: the answer is still the skeleton."""
+
+
+class CheckFailed(AssertionError):
+    """Raised by ``check`` in strict mode for an incorrect answer or error."""
+
+
+def strict_mode() -> bool:
+    """True when ``ASCTOOLS_STRICT_CHECKS`` is 1 (``make book`` sets it)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true")
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _inline_code(text: str) -> str:
+    """HTML-escape ``text`` and turn `backticks` into <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+class _Shown:
+    """Something that displays itself: ``show()`` displays or prints.
+
+    In IPython, ``show()`` remembers the cell (execution count) it ran in;
+    when the same object is that cell's last expression, IPython calls
+    ``_ipython_display_``, which then shows nothing, so the box appears
+    once. In a later cell, or through ``print``, it shows again.
+    """
+
+    _shown_in = None
+    style, title, text = "hint", "", ""
+
+    def show(self):
+        shell = _ipython()
+        if shell is None:
+            print(self)
+            return
+        self._publish()
+        self._shown_in = shell.execution_count
+
+    def _publish(self):
+        from IPython.display import display
+
+        data = {"text/html": self._repr_html_(), "text/plain": str(self)}
+        display(data, raw=True)
+
+    def _ipython_display_(self):
+        shell = _ipython()
+        if shell is None or shell.execution_count != self._shown_in:
+            self._publish()
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def __str__(self):
+        return f"{_STYLE[self.style][0]} {self.title}\n{self.text}".rstrip()
+
+    def _body_html(self) -> str:
+        text = _inline_code(self.text)
+        return f'<div style="white-space:pre-wrap">{text}</div>'
+
+    def _repr_html_(self):
+        symbol, _, border, background = _STYLE[self.style]
+        return (
+            f'<div style="border-left:5px solid {border};'
+            f"background:{background};color:#212121;padding:.5em .8em;"
+            f'margin:.4em 0;border-radius:3px;font-size:95%">'
+            f'<div style="font-weight:bold;color:{border}">{symbol} '
+            f"{html.escape(self.title)}</div>{self._body_html()}</div>"
+        )
+
+
+class CheckResult(_Shown):
+    """The verdict of one ``check``.
+
+    ``status`` is ``"correct"``, ``"not attempted"``, ``"incorrect"`` or
+    ``"error"``; ``passed`` is True only for ``"correct"``. ``message`` says
+    what was checked or what is wrong; ``exception`` is the exception behind
+    ``"error"``; ``elapsed_s`` the checker's run time in seconds.
+    """
+
+    def __init__(self, exercise, status, message, exception=None):
+        self.exercise, self.status, self.message = exercise, status, message
+        self.style = status
+        self.title = (
+            f"{_STYLE[status][1]}: {exercise.title} ({exercise.label})"
+        )
+        self.exception, self.elapsed_s = exception, 0.0
+
+    text = property(lambda self: self.message)
+    passed = property(lambda self: self.status == CORRECT)
+
+    def __repr__(self):
+        first = self.message.splitlines()[0]
+        return f"<CheckResult {self.exercise.label}: {self.status}. {first}>"
+
+
+class Note(_Shown):
+    """A hint (``style="hint"``) or a solution: ``text`` and ``code``."""
+
+    def __init__(self, style, title, text, code=""):
+        self.style, self.title, self.text, self.code = style, title, text, code
+
+    def __str__(self):
+        return super().__str__() + (f"\n\n{self.code}" if self.code else "")
+
+    def __repr__(self):
+        return f"<Note {self.title!r}>"
+
+    def _body_html(self):
+        body = super()._body_html() if self.text else ""
+        if not self.code:
+            return body
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import PythonLexer
+
+            fmt = HtmlFormatter(noclasses=True, nobackground=True)
+            return body + highlight(self.code, PythonLexer(), fmt)
+        except ImportError:
+            return body + f"<pre>{html.escape(self.code)}</pre>"
+
+
+# Frames in these folders are library code; the reader's frame is the last
+# frame of a traceback outside them (a notebook cell, a script, a test).
+_LIBRARY_DIRS = tuple(
+    {
+        str(Path(sysconfig.get_paths()[key]).resolve()) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    }
+    | {str(Path(__file__).resolve().parents[1]) + os.sep}
+)
+
+
+def _is_library(filename: str) -> bool:
+    if filename.startswith("<"):  # <stdin>, <string> are the reader's
+        return filename.startswith(("<frozen", "<eval_with_key"))
+    return str(Path(filename).resolve()).startswith(_LIBRARY_DIRS)
+
+
+def _error_message(exc: Exception) -> tuple[str, bool]:
+    """The message for ``exc`` and whether the reader's code raised it.
+
+    The place is the last traceback frame in the reader's code: 'line 3 of
+    In[7], in f:' and that line (IPython names a cell's file In[n]).
+    """
+    mine = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not _is_library(f.filename)
+    ]
+    text = f"{type(exc).__name__}: {exc}"
+    if not mine:
+        return text, False
+    frame, place = mine[-1], Path(mine[-1].filename).name
+    try:
+        place = _ipython().compile.format_code_name(frame.filename)[1]
+    except (AttributeError, TypeError):  # not IPython, or not a cell
+        pass
+    text += f"\nat line {frame.lineno} of {place}, in {frame.name}"
+    return text + (f":\n    {frame.line}" if frame.line else ""), True
+
+
+class Exercise:
+    """One exercise: ``check(answer)``, ``hint(n)``, ``solution()``.
+
+    ``checker(answer)`` returns a sentence saying what it verified, or
+    raises :class:`Incorrect` / :class:`NotAttempted` with a message saying
+    what is wrong; exceptions of the reader's code pass through it.
+    ``solution`` is the reference: for ``kind="predict"`` a function without
+    arguments that returns the answer, otherwise the answer itself (a
+    function or a class). ``solution()`` shows its source under ``name``
+    (default: the checker's name), the name readers give their answer.
+    """
+
+    def __init__(
+        self,
+        checker,
+        *,
+        label,
+        title,
+        kind,
+        solution,
+        hints=(),
+        explanation="",
+        name=None,
+    ):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if not (callable(checker) and callable(solution)):
+            raise TypeError("checker and solution must be callable")
+        if isinstance(hints, str) or not all(
+            isinstance(h, str) for h in hints
+        ):
+            raise TypeError("hints must be a sequence of strings")
+        self.checker, self.solution_fn = checker, solution
+        self.label, self.title, self.kind = label, title, kind
+        self.hints, self.explanation = tuple(hints), explanation
+        self.name = name or getattr(checker, "__name__", "answer")
+        self.last_result = None
+
+    def __repr__(self):
+        return f"<Exercise {self.label} ({self.kind}): {self.title}>"
+
+    def reference_answer(self):
+        """The reference solution's answer (what the tests check)."""
+        if self.kind == "predict":
+            return self.solution_fn()
+        return self.solution_fn
+
+    def check(self, answer) -> CheckResult:
+        """Check ``answer``, display the verdict and return it.
+
+        In strict mode (``ASCTOOLS_STRICT_CHECKS=1``) a verdict "incorrect"
+        or "error" then raises :class:`CheckFailed`.
+        """
+        start = time.perf_counter()
+        result = self._evaluate(answer)
+        result.elapsed_s = time.perf_counter() - start
+        self.last_result = result
+        result.show()
+        if result.status in (INCORRECT, ERROR) and strict_mode():
+            raise CheckFailed(str(result)) from result.exception
+        return result
+
+    def _evaluate(self, answer) -> CheckResult:
+        what = "your prediction" if self.kind == "predict" else "your code"
+        if answer is None or answer is Ellipsis:
+            msg = f"Replace `{answer!r}` with {what}, then run the cell."
+            return CheckResult(self, NOT_ATTEMPTED, msg)
+        try:
+            message = self.checker(answer)
+        except NotAttempted as exc:
+            return CheckResult(self, NOT_ATTEMPTED, str(exc))
+        except NotImplementedError:
+            msg = (
+                f"`{self.name}` still raises NotImplementedError: replace "
+                "that line with your code, then run the cell again."
+            )
+            return CheckResult(self, NOT_ATTEMPTED, msg)
+        except Incorrect as exc:
+            return CheckResult(self, INCORRECT, str(exc))
+        except Exception as exc:  # the reader's code (or the checker) raised
+            msg, mine = _error_message(exc)
+            if not mine:
+                msg = "The checker itself failed (please report it):\n" + msg
+            return CheckResult(self, ERROR, msg, exc)
+        return CheckResult(self, CORRECT, message or "Well done.")
+
+    def hint(self, n: int = 1) -> Note:
+        """Display and return hint ``n`` (1 = the gentlest)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        total = len(self.hints)
+        if n > total:
+            title = f"No hint {n}: {self.title}"
+            text = (
+                f"There are only {total} hints for this exercise; "
+                f"`hint({total})` is the last. `.solution()` shows the "
+                "reference solution."
+            )
+        else:
+            title = f"Hint {n} of {total}: {self.title}"
+            text = self.hints[n - 1]
+        note = Note("hint", title, text)
+        note.show()
+        return note
+
+    def solution(self) -> Note:
+        """Display and return the reference solution's source code."""
+        try:
+            code = textwrap.dedent(inspect.getsource(self.solution_fn))
+        except (OSError, TypeError):  # defined where no source file is
+            code = f"# The source of {self.name} is not available."
+        # shown under the name the reader uses
+        code = re.sub(
+            r"^(def|class) \w+", rf"\1 {self.name}", code, count=1, flags=re.M
+        )
+        title = f"Solution: {self.title}"
+        note = Note("solution", title, self.explanation, code.rstrip())
+        note.show()
+        return note
+
+
+def exercise(*, label, title, kind, solution, hints=(), explanation=""):
+    """Decorator: turn a checker function into an :class:`Exercise`."""
+    meta = dict(label=label, title=title, kind=kind, solution=solution)
+    return lambda checker: Exercise(
+        checker, hints=hints, explanation=explanation, **meta
+    )
