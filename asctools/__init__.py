@@ -9,7 +9,7 @@ Submodules (imported on use, so ``import asctools`` stays light):
 ``asctools.gradflow`` and ``asctools.plots`` (gradient-flow instruments).
 """
 
-from asctools.utils import get_device, set_seed, set_threads
+from asctools.utils import get_device, glue, set_seed, set_threads
 
 __version__ = "0.1.0"
-__all__ = ["get_device", "set_seed", "set_threads", "__version__"]
+__all__ = ["get_device", "glue", "set_seed", "set_threads", "__version__"]

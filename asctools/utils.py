@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["get_device", "set_seed", "set_threads"]
+__all__ = ["get_device", "glue", "progress_bar", "set_seed", "set_threads"]
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -65,3 +65,36 @@ def set_threads(n: int | None = None) -> int:
         raise ValueError(f"n must be a positive int, got {n!r}")
     torch.set_num_threads(n)
     return torch.get_num_threads()
+
+
+def progress_bar(*args, **kwargs):
+    """A tqdm progress bar: a widget in Jupyter/Colab, text elsewhere.
+
+    ``tqdm.auto`` warns on stderr ("IProgress not found") in a kernel
+    without ipywidgets, such as the one that builds the book; there the
+    text bar is used instead, and ``TQDM_DISABLE=1`` silences it.
+    """
+    try:
+        import ipywidgets  # noqa: F401  (the widget bar needs it)
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm.std import tqdm
+    return tqdm(*args, **kwargs)
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Keep ``value`` under ``name`` for the book's ``{glue}`` roles.
+
+    In the book build this is ``myst_nb.glue``: the text quotes the number
+    the cell computed. Where myst-nb is not installed (Colab), the value is
+    shown when ``display`` is true and otherwise nothing happens.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)

@@ -7,11 +7,10 @@ import time
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from asctools.rnn_trainer import _data as D
 from asctools.rnn_trainer._data import match_targets
-from asctools.utils import get_device
+from asctools.utils import get_device, progress_bar
 
 __all__ = ["RNNTrainer"]
 
@@ -193,7 +192,9 @@ class RNNTrainer:
         # leave=False: the bar vanishes, one summary line stays. Not passing
         # disable when shown lets TQDM_DISABLE=1 silence it (a book build).
         quiet = {} if show else {"disable": True}
-        with tqdm(total=n_epochs, unit=unit, leave=False, **quiet) as bar:
+        with progress_bar(
+            total=n_epochs, unit=unit, leave=False, **quiet
+        ) as bar:
             for batches in epochs:
                 done = self._epoch(batches, cfg)  # (mean loss, count)
                 if done is None:

@@ -1,0 +1,99 @@
+"""asctools.utils: device choice, seeding, threads, glue, progress bars."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from asctools import utils
+from asctools.utils import get_device, glue, set_seed, set_threads
+
+
+def test_get_device_explicit_and_env(monkeypatch):
+    assert get_device("cpu") == torch.device("cpu")
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("ASCTOOLS_DEVICE", "meta")
+    assert get_device() == torch.device("meta")
+
+
+def test_get_device_auto_order(monkeypatch):
+    monkeypatch.delenv("ASCTOOLS_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device() == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("arg", "error", "words"),
+    [(3, TypeError, "device must be"), ("gpu9", ValueError, "'gpu9'")],
+)
+def test_get_device_rejects_bad_input(arg, error, words):
+    with pytest.raises(error, match=words):
+        get_device(arg)
+
+
+def draws():
+    return random.random(), np.random.rand(), torch.rand(1).item()
+
+
+def test_set_seed_reproduces_every_generator():
+    set_seed(123)
+    first = draws()
+    set_seed(123)
+    assert draws() == first
+    set_seed(124)
+    assert draws() != first
+
+
+@pytest.mark.parametrize("seed", [1.5, "1", True, None])
+def test_set_seed_rejects_non_int(seed):
+    with pytest.raises(TypeError, match="seed must be an int"):
+        set_seed(seed)
+
+
+def test_set_threads(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 == torch.get_num_threads()
+        monkeypatch.setenv("ASCTOOLS_THREADS", "2")
+        assert set_threads() == 2
+        for bad in (0, -1, 1.5, True):
+            with pytest.raises(ValueError, match="n must be a positive"):
+                set_threads(bad)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_glue_without_myst_nb(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
+    assert glue("x", 3.5) is None
+    assert capsys.readouterr().out == ""
+    glue("x", 3.5, display=True)
+    assert "3.5" in capsys.readouterr().out
+
+
+def test_glue_with_myst_nb_delegates(monkeypatch):
+    calls = []
+    fake = type(sys)("myst_nb")
+    fake.glue = lambda name, value, display: calls.append(
+        (name, value, display)
+    )
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    glue("ratio", 0.25)
+    assert calls == [("ratio", 0.25, False)]
+
+
+def test_progress_bar_is_text_without_ipywidgets(monkeypatch):
+    from tqdm.std import tqdm as std_tqdm
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with utils.progress_bar(total=2, disable=True) as bar:
+        assert type(bar) is std_tqdm
