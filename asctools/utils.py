@@ -86,9 +86,18 @@ def glue(name: str, value, display: bool = False) -> None:
     """Keep ``value`` under ``name`` for the book's ``{glue}`` roles.
 
     In the book build this is ``myst_nb.glue``: the text quotes the number
-    the cell computed. Where myst-nb is not installed (Colab), the value is
-    shown when ``display`` is true and otherwise nothing happens.
+    the cell computed. Where myst-nb is not installed (Colab), the chapter's
+    Colab twin names the value instead (`` `name` `` where the book shows
+    the number), so it is shown here: as the cell's output when ``display``
+    is true, otherwise printed as ``name = value``, a float (Python's,
+    NumPy's, or a 0-d tensor or array) to 3 significant digits.
+
+    ``name`` must be a non-empty ``str``.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not name:
+        raise ValueError("name must be a non-empty str, got ''")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -96,5 +105,15 @@ def glue(name: str, value, display: bool = False) -> None:
             from IPython.display import display as show
 
             show(value)
+            return
+        import numbers
+
+        item = value
+        if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+            item = value.item()  # a 0-d tensor or array: its number
+        is_float = isinstance(item, numbers.Real) and not isinstance(
+            item, numbers.Integral
+        )
+        print(f"{name} = {item:.3g}" if is_float else f"{name} = {value}")
         return
     myst_glue(name, value, display=display)

@@ -75,9 +75,40 @@ def test_set_threads(monkeypatch):
 def test_glue_without_myst_nb(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
     assert glue("x", 3.5) is None
-    assert capsys.readouterr().out == ""
-    glue("x", 3.5, display=True)
-    assert "3.5" in capsys.readouterr().out
+    assert capsys.readouterr().out == "x = 3.5\n"
+    glue("x", 3.5, display=True)  # shown as the value, not as name = value
+    assert capsys.readouterr().out.strip() == "3.5"
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (1 / 3, "0.333"),  # floats: 3 significant digits
+        (123456.0, "1.23e+05"),
+        (np.float32(1.23456e-7), "1.23e-07"),
+        (torch.tensor(0.98765), "0.988"),  # a 0-d tensor: its number
+        (np.array(2.5e-3), "0.0025"),
+        (12, "12"),  # ints, bools and the rest as they print
+        (True, "True"),
+        ("fused", "fused"),
+    ],
+)
+def test_glue_without_myst_nb_prints_name_and_value(
+    monkeypatch, capsys, value, printed
+):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)
+    glue("ch00_value", value, display=False)
+    assert capsys.readouterr().out == f"ch00_value = {printed}\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "words"),
+    [(3, TypeError, "name must be a str"), ("", ValueError, "non-empty")],
+)
+def test_glue_rejects_bad_names(monkeypatch, name, error, words):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)
+    with pytest.raises(error, match=words):
+        glue(name, 1.0)
 
 
 def test_glue_with_myst_nb_delegates(monkeypatch):

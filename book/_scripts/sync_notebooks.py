@@ -7,25 +7,27 @@ this script
    kept) into the chapter's install cell, the code cell that starts with
    ``# colab-install`` and is tagged ``remove-cell`` and ``skip-execution``
    (so the build neither runs nor shows it);
-2. regenerates ``chapter.ipynb`` beside it with jupytext's ``--update``, which
-   keeps existing cell ids stable, and with no outputs.
+2. regenerates ``chapter.ipynb`` beside it: the chapter read with
+   jupytext's Python API and rewritten as plain Markdown that Colab
+   renders, with folded solutions, no outputs and cell ids derived from
+   each cell's source (``colab_view.py`` says how), so the same chapter
+   always gives the same bytes.
 
 ``python book/_scripts/sync_notebooks.py``          rewrite what drifted
 ``python book/_scripts/sync_notebooks.py --check``  fail (exit 1) on drift
+``--root DIR`` works on the book in DIR instead of this repository.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
+from colab_view import colab_notebook
+from numbering import load_book, toc_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "# colab-install"
@@ -49,30 +51,24 @@ if "google.colab" in sys.modules and not importlib.util.find_spec("asctools"):
     )"""
 
 
-def repository() -> tuple[str, str]:
+def repository(root: Path = ROOT) -> tuple[str, str]:
     """The repository URL and branch from ``_config.yml``."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config = yaml.safe_load((root / "_config.yml").read_text())
     repo = config["repository"]
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
-def chapters() -> list[Path]:
+def chapters(root: Path = ROOT) -> list[Path]:
     """The ``.md`` files of the table of contents that contain code."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    stack = list(toc.get("chapters", [])) + list(toc.get("parts", []))
-    while stack:
-        entry = stack.pop(0)
-        if "file" in entry:
-            files.append(entry["file"])
-        stack.extend(entry.get("chapters", []) + entry.get("sections", []))
-    paths = [ROOT / f"{f}.md" for f in files]
-    return [p for p in paths if "```{code-cell}" in p.read_text()]
+    paths = [root / f"{page}.md" for page, _ in toc_docs(root)]
+    return [
+        p for p in paths if p.exists() and "```{code-cell}" in p.read_text()
+    ]
 
 
-def with_install_cell(text: str, path: Path) -> str:
+def with_install_cell(text: str, path: Path, root: Path = ROOT) -> str:
     """``text`` with its install cell rewritten from ``_config.yml``."""
-    url, branch = repository()
+    url, branch = repository(root)
     body = TEMPLATE.format(marker=MARKER, url=url, branch=branch)
     new, count = CELL_RE.subn(
         lambda m: m.group(1) + body + "\n```", text, count=1
@@ -85,33 +81,6 @@ def with_install_cell(text: str, path: Path) -> str:
     return new
 
 
-def build_twin(md: Path, ipynb: Path) -> str:
-    """Run ``jupytext --update`` in a scratch folder; return the twin."""
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / md.name, Path(tmp) / ipynb.name
-        shutil.copy(md, src)
-        if ipynb.exists():
-            shutil.copy(ipynb, dst)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "jupytext",
-                "--quiet",
-                "--update",
-                "--to",
-                "ipynb",
-                str(src),
-            ],
-            check=True,
-        )
-        nb = json.loads(dst.read_text())
-    for cell in nb["cells"]:  # a twin carries no outputs
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -119,19 +88,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="report drift and exit 1 instead of fixing",
     )
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the book's root folder"
+    )
     args = parser.parse_args(argv)
+    root = args.root.resolve()
+    book = load_book(root)
     drift = []
-    for md in chapters():
+    for md in chapters(root):
         text = md.read_text()
-        fixed = with_install_cell(text, md)
+        fixed = with_install_cell(text, md, root)
         if fixed != text:
-            drift.append(f"{md.relative_to(ROOT)}: install cell")
+            drift.append(f"{md.relative_to(root)}: install cell")
             if not args.check:
                 md.write_text(fixed)
         ipynb = md.with_suffix(".ipynb")
-        twin = build_twin(md, ipynb)
+        twin = colab_notebook(fixed, md, book)  # built in memory
         if not ipynb.exists() or ipynb.read_text() != twin:
-            drift.append(f"{ipynb.relative_to(ROOT)}: out of date")
+            drift.append(f"{ipynb.relative_to(root)}: out of date")
             if not args.check:
                 ipynb.write_text(twin)
     for line in drift:
