@@ -149,9 +149,18 @@ def rtrl_loss_and_gradients(model, x, y, loss="bce"):
     x ``(B, T, D)``, y ``(B,)``; returns (loss, logits) and leaves the
     truncated gradient in ``model.gradients()``.
     """
+    return run_forward_mode(TruncatedRTRL, model, x, y, loss)
+
+
+def run_forward_mode(method, model, x, y, loss="bce"):
+    """Run ``method`` (an RTRL class) over x online; returns (loss, logits).
+
+    The sensitivities are carried forward step by step; at the last step
+    the read-out's error is turned into weight gradients through them.
+    """
     _check_sequence(model, x)
     model.zero_grad()
-    rtrl = TruncatedRTRL(model)
+    rtrl = method(model)
     rtrl.reset(x.shape[0])
     for t in range(x.shape[1]):
         h = rtrl.step(x[:, t])

@@ -15,12 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asctools.rtrl import (
-    _cell_coefficients,
-    _check_sequence,
-    _gates_step,
-    _readout_and_loss,
-)
+from asctools.rtrl import _cell_coefficients, _gates_step, run_forward_mode
 
 __all__ = ["FullRTRL", "full_rtrl_loss_and_gradients"]
 
@@ -94,12 +89,4 @@ class FullRTRL:
 
 def full_rtrl_loss_and_gradients(model, x, y, loss="bce"):
     """The exact gradient by full RTRL; returns (loss, logits)."""
-    _check_sequence(model, x)
-    model.zero_grad()
-    rtrl = FullRTRL(model)
-    rtrl.reset(x.shape[0])
-    for t in range(x.shape[1]):
-        h = rtrl.step(x[:, t])
-    value, s, dh = _readout_and_loss(model, h, y, loss)
-    rtrl.accumulate(dh)
-    return value, s
+    return run_forward_mode(FullRTRL, model, x, y, loss)
