@@ -1,5 +1,7 @@
-"""Chapter 1's exercises: the references pass, realistic wrong answers get
-the right diagnostic, skeletons are "not attempted", strict mode."""
+"""Chapter 1's exercises: realistic wrong answers get the right diagnostic,
+strict mode. The checks that every exercise must pass (the reference passes,
+the skeleton is "not attempted", hints, solution, labels, random state) are
+in test_exercises_contract.py."""
 
 from __future__ import annotations
 
@@ -13,63 +15,6 @@ from asctools.exercises import ch01 as ex
 
 torch.set_num_threads(1)
 F64 = torch.float64
-ALL = [
-    ex.elman_step,
-    ex.unroll,
-    ex.jordan_jacobian,
-    ex.rnn_params,
-    ex.bptt_shared_weight,
-]
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("ASCTOOLS_STRICT_CHECKS", raising=False)
-
-
-def _verdict(exercise, answer):
-    result = exercise.check(answer)
-    return result.status, result.message
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_the_reference_solution_passes_quickly(exercise):
-    result = exercise.check(exercise.reference_answer())
-    assert result.passed, result.message
-    assert result.elapsed_s < 5  # well under a second when not loaded
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_the_untouched_skeleton_is_not_attempted(exercise, monkeypatch):
-    monkeypatch.setenv("ASCTOOLS_STRICT_CHECKS", "1")  # and never raises
-    if exercise.kind == "predict":
-        answer = None
-    else:
-
-        def answer(*args):
-            raise NotImplementedError  # your code here
-
-    status, message = _verdict(exercise, answer)
-    assert status == "not attempted"
-    assert ("NotImplementedError" in message) != (exercise.kind == "predict")
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_hints_and_solution(exercise):
-    assert 2 <= len(exercise.hints) <= 3
-    last = len(exercise.hints)
-    assert f"Hint {last} of {last}" in exercise.hint(last).title
-    assert "only" in exercise.hint(last + 1).text
-    code = exercise.solution().code
-    assert code.startswith(f"def {exercise.name}(")
-    body = inspect.getsource(exercise.solution_fn).split("\n", 1)[1]
-    assert body.rstrip() in code  # the code shown is the code tested
-
-
-def test_labels_are_unique_and_the_kinds_mixed():
-    assert len({e.label for e in ALL}) == len(ALL)
-    assert all(e.label.startswith("ch01-ex-") for e in ALL)
-    assert {e.kind for e in ALL} == {"implement", "predict", "explore"}
 
 
 # --- 1. Elman step: realistic wrong answers ---
@@ -116,8 +61,8 @@ def elman_list(x, h, W_xh, W_hh, b):
         (elman_list, "should return 1 tensor(s) (Tensor), got 1 (list)"),
     ],
 )
-def test_elman_wrong_answers_get_the_right_diagnostic(answer, needle):
-    status, message = _verdict(ex.elman_step, answer)
+def test_elman_wrong_answers_get_the_right_diagnostic(answer, needle, verdict):
+    status, message = verdict(ex.elman_step, answer)
     assert status == "incorrect"
     assert needle in message
     if needle.startswith("if "):  # a value mismatch: where, how much
@@ -160,16 +105,6 @@ def test_the_renderings_contain_the_diagnostic():
     assert "the bias `b` is left out" in text
 
 
-def test_checks_leave_the_global_random_state_alone():
-    answers = [e.reference_answer() for e in ALL]  # nn.RNN(10, 20) draws
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    for exercise, answer in zip(ALL, answers, strict=True):
-        exercise.check(answer)
-    assert torch.equal(torch.rand(3), expected)
-
-
 # --- 2. Unroll ---
 
 
@@ -200,8 +135,10 @@ def unroll_unstacked(x, h0, W_xh, W_hh, b):
         (unroll_unstacked, "should return 1 tensor(s) (Tensor), got 5"),
     ],
 )
-def test_unroll_wrong_answers_get_the_right_diagnostic(answer, needle):
-    status, message = _verdict(ex.unroll, answer)
+def test_unroll_wrong_answers_get_the_right_diagnostic(
+    answer, needle, verdict
+):
+    status, message = verdict(ex.unroll, answer)
     assert status == "incorrect"
     assert needle in message
 
@@ -286,8 +223,10 @@ def jordan_same_step(x, W, R, V, s, t):
         (lambda x, W, R, V, s, t: torch.eye(3), "has shape (3, 3), expected"),
     ],
 )
-def test_jordan_wrong_answers_get_the_right_diagnostic(answer, needle):
-    status, message = _verdict(ex.jordan_jacobian, answer)
+def test_jordan_wrong_answers_get_the_right_diagnostic(
+    answer, needle, verdict
+):
+    status, message = verdict(ex.jordan_jacobian, answer)
     assert status == "incorrect"
     assert needle in message
 
@@ -295,10 +234,10 @@ def test_jordan_wrong_answers_get_the_right_diagnostic(answer, needle):
 # --- 4., 5. Predictions ---
 
 
-def test_rnn_params_counts_match_the_closed_form():
+def test_rnn_params_counts_match_the_closed_form(verdict):
     D, H = 10, 20
     assert ex.rnn_params.reference_answer() == H * D + H * H + 2 * H
-    assert _verdict(ex.rnn_params, H * D + H * H + 2 * H)[0] == "correct"
+    assert verdict(ex.rnn_params, H * D + H * H + 2 * H)[0] == "correct"
 
 
 @pytest.mark.parametrize(
@@ -310,15 +249,15 @@ def test_rnn_params_counts_match_the_closed_form():
         ("640", "should be a number, got str"),
     ],
 )
-def test_rnn_params_wrong_predictions(answer, needle):
-    status, message = _verdict(ex.rnn_params, answer)
+def test_rnn_params_wrong_predictions(answer, needle, verdict):
+    status, message = verdict(ex.rnn_params, answer)
     assert status == "incorrect"
     assert needle in message
 
 
-def test_bptt_shared_weight_choices():
-    assert _verdict(ex.bptt_shared_weight, "(b)")[0] == "correct"
-    status, message = _verdict(ex.bptt_shared_weight, "d")
+def test_bptt_shared_weight_choices(verdict):
+    assert verdict(ex.bptt_shared_weight, "(b)")[0] == "correct"
+    status, message = verdict(ex.bptt_shared_weight, "d")
     assert status == "incorrect" and "contributions" in message
-    status, message = _verdict(ex.bptt_shared_weight, "e")
+    status, message = verdict(ex.bptt_shared_weight, "e")
     assert status == "incorrect" and "not one of" in message

@@ -1,5 +1,7 @@
-"""Chapter 3's exercises: the references pass, realistic wrong answers get
-the right diagnostic, skeletons are "not attempted", strict mode."""
+"""Chapter 3's exercises: realistic wrong answers get the right diagnostic,
+strict mode. The checks that every exercise must pass (the reference passes,
+the skeleton is "not attempted", hints, solution, labels, random state) are
+in test_exercises_contract.py."""
 
 from __future__ import annotations
 
@@ -15,64 +17,6 @@ from asctools.exercises import ch03 as ex
 
 torch.set_num_threads(1)
 F64 = torch.float64
-ALL = [ex.lstm_cell, ex.lstm_params, ex.cell_drift, ex.set_forget_bias]
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("ASCTOOLS_STRICT_CHECKS", raising=False)
-
-
-def _verdict(exercise, answer):
-    result = exercise.check(answer)
-    return result.status, result.message
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_the_reference_solution_passes_quickly(exercise):
-    result = exercise.check(exercise.reference_answer())
-    assert result.passed, result.message
-    assert result.elapsed_s < 5  # well under a second when not loaded
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_the_untouched_skeleton_is_not_attempted(exercise, monkeypatch):
-    monkeypatch.setenv("ASCTOOLS_STRICT_CHECKS", "1")  # and never raises
-    if exercise.kind == "predict":
-        answer = None
-    else:
-
-        def answer(*args):
-            raise NotImplementedError  # your code here
-
-    status, message = _verdict(exercise, answer)
-    assert status == "not attempted"
-    assert ("NotImplementedError" in message) != (exercise.kind == "predict")
-
-
-@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.label)
-def test_hints_and_solution(exercise):
-    assert 2 <= len(exercise.hints) <= 3
-    code = exercise.solution().code
-    assert code.startswith(f"def {exercise.name}(")
-    body = inspect.getsource(exercise.solution_fn).split("\n", 1)[1]
-    assert body.rstrip() in code  # the code shown is the code tested
-
-
-def test_labels_are_unique_and_the_kinds_mixed():
-    assert len({e.label for e in ALL}) == len(ALL)
-    assert all(e.label.startswith("ch03-ex-") for e in ALL)
-    assert {e.kind for e in ALL} == {"implement", "predict", "explore"}
-
-
-def test_checks_leave_the_global_random_state_alone():
-    answers = [e.reference_answer() for e in ALL]  # nn.LSTM(...) draws
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    for exercise, answer in zip(ALL, answers, strict=True):
-        exercise.check(answer)
-    assert torch.equal(torch.rand(3), expected)
 
 
 # --- 1. The LSTM step ---
@@ -141,8 +85,8 @@ def cell_detached(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
         (cell_detached, "not connected to its inputs in autograd's graph"),
     ],
 )
-def test_cell_wrong_answers_get_the_right_diagnostic(answer, needle):
-    status, message = _verdict(ex.lstm_cell, answer)
+def test_cell_wrong_answers_get_the_right_diagnostic(answer, needle, verdict):
+    status, message = verdict(ex.lstm_cell, answer)
     assert status == "incorrect"
     assert needle in message
     if needle.startswith("if "):  # a value mismatch: where, how much
@@ -183,11 +127,11 @@ def test_strict_mode_raises_on_incorrect(monkeypatch):
 # --- 2. Parameter count ---
 
 
-def test_lstm_params_match_the_closed_form():
+def test_lstm_params_match_the_closed_form(verdict):
     D, H = 10, 20
     per_layer = [4 * H * (D + H) + 8 * H, 4 * H * (H + H) + 8 * H]
     assert ex.lstm_params.reference_answer() == sum(per_layer) == 5920
-    assert _verdict(ex.lstm_params, 5920)[0] == "correct"
+    assert verdict(ex.lstm_params, 5920)[0] == "correct"
 
 
 @pytest.mark.parametrize(
@@ -202,8 +146,8 @@ def test_lstm_params_match_the_closed_form():
         ("5920", "should be a number, got str"),
     ],
 )
-def test_lstm_params_wrong_predictions(answer, needle):
-    status, message = _verdict(ex.lstm_params, answer)
+def test_lstm_params_wrong_predictions(answer, needle, verdict):
+    status, message = verdict(ex.lstm_params, answer)
     assert status == "incorrect"
     assert needle in message
 
@@ -211,13 +155,13 @@ def test_lstm_params_wrong_predictions(answer, needle):
 # --- 3. The 1997 cell's drift ---
 
 
-def test_cell_drift_choices():
-    assert _verdict(ex.cell_drift, "(c)")[0] == "correct"
-    status, message = _verdict(ex.cell_drift, "b")
+def test_cell_drift_choices(verdict):
+    assert verdict(ex.cell_drift, "(c)")[0] == "correct"
+    status, message = verdict(ex.cell_drift, "b")
     assert status == "incorrect" and "modern cell" in message
-    status, message = _verdict(ex.cell_drift, "a")
+    status, message = verdict(ex.cell_drift, "a")
     assert status == "incorrect" and "not squashed" in message
-    status, message = _verdict(ex.cell_drift, "e")
+    status, message = verdict(ex.cell_drift, "e")
     assert status == "incorrect" and "not one of" in message
 
 
@@ -268,28 +212,30 @@ def _set(lstm, value, rows=(1,), ih=True, hh=0.0, layers=None):
         (lambda m, v: _set(m, v + 0.5), "b_if + b_hf` is wrong"),
     ],
 )
-def test_forget_bias_wrong_answers_get_the_right_diagnostic(answer, needle):
-    status, message = _verdict(ex.set_forget_bias, answer)
+def test_forget_bias_wrong_answers_get_the_right_diagnostic(
+    answer, needle, verdict
+):
+    status, message = verdict(ex.set_forget_bias, answer)
     assert status == "incorrect"
     assert needle in message
 
 
-def test_forget_bias_that_changes_a_weight_is_refused():
+def test_forget_bias_that_changes_a_weight_is_refused(verdict):
     def answer(lstm, value):
         ex.set_forget_bias.reference_answer()(lstm, value)
         with torch.no_grad():
             lstm.weight_hh_l0.zero_()
 
-    status, message = _verdict(ex.set_forget_bias, answer)
+    status, message = verdict(ex.set_forget_bias, answer)
     assert status == "incorrect" and "`weight_hh_l0` changed" in message
 
 
-def test_forget_bias_without_no_grad_is_an_error_of_the_reader():
+def test_forget_bias_without_no_grad_is_an_error_of_the_reader(verdict):
     def answer(lstm, value):
         H = lstm.hidden_size
         lstm.bias_ih_l0[H : 2 * H] = value  # in place on a leaf
 
-    status, message = _verdict(ex.set_forget_bias, answer)
+    status, message = verdict(ex.set_forget_bias, answer)
     assert status == "error" and "RuntimeError" in message
 
 

@@ -27,11 +27,6 @@ F64 = torch.float64
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("ASCTOOLS_STRICT_CHECKS", raising=False)
-
-
 def _message(fn, *args, **kwargs) -> str:
     with pytest.raises(Incorrect) as info:
         fn(*args, **kwargs)
