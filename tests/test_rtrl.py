@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from torch_lstm_reference import torch_lstm_gradients
 
 from asctools.numpy_lstm import NumpyLSTM
 from asctools.numpy_lstm_train import (
@@ -21,53 +22,6 @@ from asctools.rtrl_measure import (
 torch.set_num_threads(1)
 
 
-def torch_reference_grads(model, x, y, per_step_w=None):
-    """Autograd gradient of the same LSTM with h(t−1) detached in the gates.
-
-    Written from the equations: s_g = W_g x + R_g h(t−1).detach() + b_g,
-    c = f c_prev + z i (f = 1 without forget gate), h = tanh(c) o; loss
-    BCE of w_out·h(T) + b_out, or Σ_t Σ_n w_t h_t if ``per_step_w`` is
-    given. Returns dict name -> ndarray, keyed like model.gradients().
-    """
-    p = {
-        k: torch.tensor(v, requires_grad=True)
-        for k, v in model.parameters().items()
-    }
-    xt = torch.tensor(x)
-    h = torch.zeros(x.shape[0], model.hidden_size, dtype=torch.float64)
-    c, loss = torch.zeros_like(h), 0.0
-    for t in range(x.shape[1]):
-        hd = h.detach()  # the truncation of the LSTM learning method
-
-        def act(n, fn, hd=hd, t=t):
-            return fn(
-                xt[:, t] @ p[f"{n}.W"].T + hd @ p[f"{n}.R"].T + p[f"{n}.b"]
-            )
-
-        z, i, o = (
-            act("z", torch.tanh),
-            act("i", torch.sigmoid),
-            act("o", torch.sigmoid),
-        )
-        f = act("f", torch.sigmoid) if model.forget_gate else 1.0
-        c = f * c + z * i
-        h = torch.tanh(c) * o
-        if per_step_w is not None:
-            loss = loss + (torch.tensor(per_step_w[t]) * h).sum()
-    if per_step_w is None:
-        s = (h @ p["out.w"].T + p["out.b"])[:, 0]
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            s, torch.tensor(y)
-        )
-    loss.backward()
-    return {
-        k: v.grad.numpy()
-        if v.grad is not None
-        else np.zeros_like(model.parameters()[k])
-        for k, v in p.items()
-    }
-
-
 def _data(seed, b=3, t=8, d=2):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(b, t, d)), rng.integers(0, 2, b).astype(float)
@@ -78,7 +32,7 @@ def test_truncated_rtrl_equals_autograd_with_detached_h(forget_gate):
     model = NumpyLSTM(2, 5, forget_gate=forget_gate, seed=0)
     x, y = _data(1)
     rtrl_loss_and_gradients(model, x, y)
-    ref = torch_reference_grads(model, x, y)
+    _, ref = torch_lstm_gradients(model, x, y, truncate=True)
     for name, g in model.gradients().items():
         np.testing.assert_allclose(
             g, ref[name], rtol=0, atol=1e-10, err_msg=name
@@ -97,7 +51,7 @@ def test_truncated_rtrl_per_step_losses(forget_gate):
     for t in range(6):
         rtrl.step(x[:, t])
         rtrl.accumulate(w[t])
-    ref = torch_reference_grads(model, x, None, per_step_w=w)
+    _, ref = torch_lstm_gradients(model, x, None, truncate=True, per_step_w=w)
     for name, g in model.gradients().items():
         np.testing.assert_allclose(
             g, ref[name], rtol=0, atol=1e-10, err_msg=name
