@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 
+from asctools.gradflow import relative_grad_norms
+
 __all__ = [
     "plot_grad_norms",
     "plot_jacobian_norms",
@@ -45,8 +47,6 @@ def plot_grad_norms(results, which="h", relative=False, ax=None):
     results: {label: GradNorms}. which: "h" or "c" (cell state).
     relative: divide each curve by its value at t = T.
     """
-    from asctools.gradflow import relative_grad_norms
-
     results = _mapping("results", results)
     if which not in ("h", "c"):
         raise ValueError(f"which must be 'h' or 'c', got {which!r}")

@@ -7,8 +7,19 @@ import random
 
 import numpy as np
 import torch
+from torch import Tensor
 
-__all__ = ["get_device", "glue", "progress_bar", "set_seed", "set_threads"]
+from asctools._validate import check_int, check_seed
+
+__all__ = [
+    "detach_state",
+    "get_device",
+    "glue",
+    "map_state",
+    "progress_bar",
+    "set_seed",
+    "set_threads",
+]
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -42,8 +53,7 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
 
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and torch's generators (CUDA's too)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = check_seed("seed", seed, allow_none=False)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -61,10 +71,35 @@ def set_threads(n: int | None = None) -> int:
     """
     if n is None:
         n = int(os.environ.get("ASCTOOLS_THREADS", "1"))
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    torch.set_num_threads(n)
+    torch.set_num_threads(check_int("n", n, 1))
     return torch.get_num_threads()
+
+
+def map_state(fn, state):
+    """``fn`` applied to every tensor of a recurrent state.
+
+    A state is None, a tensor, or nested tuples/lists of them (an LSTM's
+    ``(h, c)``); the structure is kept.
+    """
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return fn(state)
+    if isinstance(state, (tuple, list)):
+        return type(state)(map_state(fn, s) for s in state)
+    raise TypeError(
+        "state must be a Tensor, a tuple of Tensors or None, got "
+        f"{type(state).__name__}"
+    )
+
+
+def detach_state(state):
+    """``state`` cut from autograd's graph (the values stay).
+
+    A backward pass that starts after this point stops here: the cut that
+    truncated backpropagation through time makes between chunks.
+    """
+    return map_state(Tensor.detach, state)
 
 
 def progress_bar(*args, **kwargs):

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before NumPy loads BLAS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asctools.rtrl_measure import (  # noqa: E402
+from asctools.handmade.measure import (  # noqa: E402
     longest_learnable_length,
     memory_vs_length,
     time_per_step,

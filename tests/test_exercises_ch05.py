@@ -11,8 +11,7 @@ import torch
 
 from asctools.exercises import CheckFailed
 from asctools.exercises import ch05 as ex
-from asctools.gradcheck import numerical_gradient
-from asctools.numpy_lstm import NumpyLSTM
+from asctools.handmade import NumpyLSTM, numerical_gradient
 
 torch.set_num_threads(1)
 

@@ -13,7 +13,7 @@ from torch_lstm_reference import torch_lstm_gradients
 
 from asctools.exercises import CheckFailed
 from asctools.exercises import ch06 as ex
-from asctools.numpy_lstm import NumpyLSTM
+from asctools.handmade import NumpyLSTM
 
 torch.set_num_threads(1)
 
@@ -236,8 +236,10 @@ def _flat(model):
 
 
 def _cosine_variant(kind):
-    from asctools.numpy_lstm_train import bptt_loss_and_gradients
-    from asctools.rtrl import rtrl_loss_and_gradients
+    from asctools.handmade import (
+        bptt_loss_and_gradients,
+        rtrl_loss_and_gradients,
+    )
 
     def cosine(model, x, y):
         rtrl_loss_and_gradients(model, x, y)

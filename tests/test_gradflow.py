@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import asctools.nn as anl
+from asctools import experiments as xp
 from asctools import gradflow as gf
 from asctools import rnn as step_rnn
 from asctools.models import RecurrentModel
@@ -413,7 +414,7 @@ def test_cliff_has_a_cliff_and_validates():
 
 # ------------------------------------------------------- training runs
 def test_clipping_comparison():
-    runs = gf.clipping_comparison(n_samples=256, epochs=1, batch_size=32)
+    runs = xp.clipping_comparison(n_samples=256, epochs=1, batch_size=32)
     c, u = runs.clipped, runs.unclipped
     assert len(c["grad_norm"]) == len(u["grad_norm"]) == 8
     assert c["grad_norm"][0] == u["grad_norm"][0]  # same weights and data
@@ -426,18 +427,18 @@ def test_clipping_comparison():
     np.testing.assert_allclose(u["applied_norm"], u["grad_norm"], rtol=1e-5)
     assert np.any(u["grad_norm"] > runs.threshold)
     with pytest.raises(ValueError):
-        gf.clipping_comparison(threshold=0.0)
+        xp.clipping_comparison(threshold=0.0)
 
 
 def test_ratio_at_init_orders_the_configurations():
-    table = gf.ratio_table(n_samples=32)
-    assert list(table) == list(gf.RATIO_CONFIGS)
+    table = xp.ratio_table(n_samples=32)
+    assert list(table) == list(xp.RATIO_CONFIGS)
     assert table["tanh RNN, orthogonal"] > 1e3 * table["tanh RNN"]
     assert table["LSTM, forget bias 1"] > 1e3 * table["LSTM"]
 
 
 def test_adding_ratio_trains():
-    res = gf.adding_ratio(
+    res = xp.adding_ratio(
         "lstm",
         seq_len=10,
         hidden_size=8,
@@ -450,4 +451,4 @@ def test_adding_ratio_trains():
     assert res.step_loss[-10:].mean() < 0.5 * res.step_loss[:3].mean()
     assert res.ratio == pytest.approx(gf.grad_ratio(res.norms))
     with pytest.raises(ValueError):
-        gf.adding_ratio(train_steps=-1)
+        xp.adding_ratio(train_steps=-1)

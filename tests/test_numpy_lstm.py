@@ -5,18 +5,17 @@ import pytest
 import torch
 from torch_lstm_reference import torch_lstm_gradients
 
-from asctools.gradcheck import (
-    gradient_check,
-    numerical_gradient,
-    relative_error,
-)
-from asctools.numpy_lstm import Gate, NumpyLSTM
-from asctools.numpy_lstm_train import (
+from asctools.handmade import (
     Adam,
+    Gate,
+    NumpyLSTM,
     bce_with_logits,
     bptt_loss_and_gradients,
+    gradient_check,
     gradient_check_lstm,
+    numerical_gradient,
     published_bce_with_logits,
+    relative_error,
     train_memory_task,
 )
 
@@ -122,9 +121,9 @@ def test_lstm_passes_gradient_check(forget_gate):
 class NoForgetFactorLSTM(NumpyLSTM):
     """A classic backward bug: ∂c(t)/∂c(t−1) taken as 1 instead of f."""
 
-    def _backward_step(self, dh, dc):
+    def backward_step(self, dh, dc):
         f = self._steps[-1][4]
-        dh_prev, dc_prev = super()._backward_step(dh, dc)
+        dh_prev, dc_prev = super().backward_step(dh, dc)
         return dh_prev, dc_prev / f  # undoes the factor f
 
 

@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from asctools import experiments as xp  # noqa: E402
 from asctools import gradflow as gf  # noqa: E402
 from asctools import plots  # noqa: E402
 
@@ -93,7 +94,7 @@ def test_plot_spectrum():
 
 
 def test_plot_clipping():
-    runs = gf.ClippingRuns(
+    runs = xp.ClippingRuns(
         threshold=1.0, sigma_max=3.0,
         clipped={"grad_norm": np.array([5.0, 0.5, 0.8])},
         unclipped={"grad_norm": np.array([5.0, 40.0, 2.0, 9.0])},

@@ -1,4 +1,4 @@
-"""asctools.practice: truncated BPTT, the delayed-bits stream, saved-tensor
+"""Truncated BPTT (asctools.experiments.truncation), the delayed-bits
 memory, the forget-bias runs."""
 
 from __future__ import annotations
@@ -8,17 +8,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asctools.models import RecurrentModel
-from asctools.practice import (
-    IGNORE_INDEX,
-    delayed_bits,
-    detach_state,
+from asctools.dataset import IGNORE_INDEX, delayed_bits
+from asctools.experiments import (
     forget_bias_runs,
     saved_tensor_bytes,
     steps_to_learn,
     stream_accuracy,
     tbptt_train,
 )
+from asctools.models import RecurrentModel
+from asctools.utils import detach_state
 
 torch.set_num_threads(1)
 
@@ -188,16 +187,16 @@ def test_forget_bias_runs_differ_only_in_the_bias():
 
 
 def test_forget_bias_runs_start_from_the_same_weights(monkeypatch):
-    import asctools.models
+    import asctools.experiments.initialisation as initialisation
 
     born = []
 
-    class Recorded(asctools.models.RecurrentModel):
+    class Recorded(initialisation.RecurrentModel):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             born.append({k: v.clone() for k, v in self.state_dict().items()})
 
-    monkeypatch.setattr(asctools.models, "RecurrentModel", Recorded)
+    monkeypatch.setattr(initialisation, "RecurrentModel", Recorded)
     H = 4
     forget_bias_runs(forget_biases=(0.0, 1.0), seeds=(3,), seq_len=5,
                      steps=1, hidden_size=H)  # fmt: skip

@@ -5,14 +5,15 @@ import pytest
 import torch
 from torch_lstm_reference import torch_lstm_gradients
 
-from asctools.numpy_lstm import NumpyLSTM
-from asctools.numpy_lstm_train import (
+from asctools.handmade import (
+    NumpyLSTM,
+    TruncatedRTRL,
     bptt_loss_and_gradients,
+    full_rtrl_loss_and_gradients,
+    rtrl_loss_and_gradients,
     train_memory_task,
 )
-from asctools.rtrl import TruncatedRTRL, rtrl_loss_and_gradients
-from asctools.rtrl_full import full_rtrl_loss_and_gradients
-from asctools.rtrl_measure import (
+from asctools.handmade.measure import (
     fit_exponent,
     longest_learnable_length,
     memory_vs_length,
@@ -149,8 +150,8 @@ def test_memory_grows_with_length_for_bptt_only():
 
 
 def test_longest_learnable_length_stops_at_first_failure(monkeypatch):
-    import asctools.rtrl_measure as rm
-    from asctools.numpy_lstm_train import TrainResult
+    import asctools.handmade.measure as rm
+    from asctools.handmade import TrainResult
 
     calls = []
 

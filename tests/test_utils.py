@@ -65,8 +65,11 @@ def test_set_threads(monkeypatch):
         assert set_threads(1) == 1 == torch.get_num_threads()
         monkeypatch.setenv("ASCTOOLS_THREADS", "2")
         assert set_threads() == 2
-        for bad in (0, -1, 1.5, True):
-            with pytest.raises(ValueError, match="n must be a positive"):
+        for bad in (0, -1):
+            with pytest.raises(ValueError, match="n must be >= 1"):
+                set_threads(bad)
+        for bad in (1.5, True):  # a wrong type is a TypeError everywhere
+            with pytest.raises(TypeError, match="n must be an int"):
                 set_threads(bad)
     finally:
         torch.set_num_threads(before)

@@ -13,8 +13,10 @@ from asctools.dataset.parentheses import (
     parentheses_one_hot,
 )
 from asctools.dataset.tasks import (
+    IGNORE_INDEX,
     adding_problem,
     copy_task,
+    delayed_bits,
     first_element_task,
     trivial_baseline,
 )
@@ -26,5 +28,7 @@ __all__ = [
     "first_element_task",
     "adding_problem",
     "copy_task",
+    "delayed_bits",
+    "IGNORE_INDEX",
     "trivial_baseline",
 ]

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from asctools.dataset._common import check_int, numpy_rng
+from asctools._validate import check_int
+from asctools.dataset._common import numpy_rng
 
 __all__ = [
     "PARENTHESES_ALPHABET",

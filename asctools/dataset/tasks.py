@@ -14,9 +14,14 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from asctools.dataset._common import check_int, torch_generator
+from asctools._validate import check_int
+from asctools.dataset._common import torch_generator
+
+IGNORE_INDEX = -100  # F.cross_entropy's default ignore_index
 
 __all__ = [
+    "IGNORE_INDEX",
+    "delayed_bits",
     "first_element_task",
     "adding_problem",
     "copy_task",
@@ -144,6 +149,25 @@ def copy_task(n_samples, seq_len, n_symbols=8, copy_len=10, seed=None):
     y = torch.full((n, t + 2 * c), k)  # blank targets ...
     y[:, -c:] = symbols  # ... except the recall phase
     return F.one_hot(tokens, k + 2).float(), y
+
+
+def delayed_bits(n_streams, length, delay, seed=None):
+    """Random ±1 streams whose target at step t is the bit at t − delay.
+
+    Returns:
+        x: float32 ``(n_streams, length, 1)``, each entry −1 or +1.
+        y: int64 ``(n_streams, length)``: ``y[:, t] = 1`` iff
+            ``x[:, t − delay] = +1`` for ``t >= delay``; the first
+            ``delay`` steps have no target and hold :data:`IGNORE_INDEX`.
+    """
+    n = check_int("n_streams", n_streams, 1)
+    d = check_int("delay", delay, 1)
+    t = check_int("length", length, d + 1)
+    bits = torch.randint(0, 2, (n, t), generator=torch_generator(seed))
+    x = (2.0 * bits - 1.0).unsqueeze(-1)  # (n, T, 1): 0 → −1, 1 → +1
+    y = torch.full_like(bits, IGNORE_INDEX)  # (n, T)
+    y[:, d:] = bits[:, :-d]  # y_t = bit_{t−d}
+    return x, y
 
 
 def trivial_baseline(task, seq_len=None, **kw) -> float:

@@ -13,8 +13,12 @@ import math
 import torch
 from torch import Tensor
 
+from asctools._validate import is_real
+from asctools.dataset import adding_problem
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
+from asctools.gradflow import grad_ratio, hidden_grad_norms
+from asctools.models import RecurrentModel
 
 __all__ = [
     "rnn_forward",
@@ -165,10 +169,6 @@ def rnn_jacobian(answer):
 def _solution_scale_w_hh():
     # Run it: r = ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ for a tanh RNN on the adding
     # problem (T = 50, H = 64), with W_hh as initialised, halved, doubled.
-    from asctools.dataset import adding_problem
-    from asctools.gradflow import grad_ratio, hidden_grad_norms
-    from asctools.models import RecurrentModel
-
     x, y = adding_problem(32, 50, seed=1)  # (32, 50, 2), (32, 1)
     r = {}
     for scale in (1.0, 0.5, 2.0):
@@ -275,7 +275,7 @@ def _as_number(value, what):
     """A Python float from a number or a one-element tensor."""
     if isinstance(value, Tensor) and value.numel() == 1:
         return float(value.detach())
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_real(value):
         raise Incorrect(
             f"{what} should be a number or a one-element tensor, got "
             f"{type(value).__name__}"

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from asctools import nn as anx
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
 
@@ -341,8 +342,6 @@ def _check_bias_case(answer, module, L, D, H, value):
 def set_forget_bias(answer):
     """``answer(lstm, value)`` changes a torch.nn / asctools.nn LSTM's
     biases in place so that b_if + b_hf = value in every layer."""
-    from asctools import nn as anx
-
     if not callable(answer):
         kind = type(answer).__name__
         raise Incorrect(f"`set_forget_bias` should be a function, got {kind}")

@@ -15,7 +15,7 @@ from torch import nn
 from asctools.dataset import adding_problem as _package_adding
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
-from asctools.rnn import LSTM
+from asctools.models import StepwiseLSTM as LSTM
 
 __all__ = [
     "accuracy",

@@ -9,16 +9,16 @@ for the derivatives, the cell's equations written out for the states.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
-from asctools.numpy_lstm import Gate, NumpyLSTM
-from asctools.numpy_lstm_train import (
+from asctools.handmade import (
+    Gate,
+    NumpyLSTM,
     published_bce_with_logits,
+    sigmoid,
     train_memory_task,
 )
 
@@ -31,78 +31,13 @@ __all__ = [
 ]
 
 
-def _sigmoid(s):
-    return 0.5 * (1.0 + np.tanh(0.5 * s))  # σ(s), no overflow
-
-
-def _outputs(got, names, name):
-    """``got`` as a tuple of ``len(names)`` arrays, or Incorrect."""
-    if len(names) == 1:
-        got = (got,)
-    if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        raise Incorrect(
-            f"`{name}` should return {len(names)} values "
-            f"({', '.join(names)}), got {type(got).__name__}"
-        )
-    return tuple(got)
-
-
-def _same(got, wrong, names):
-    """True if ``got`` equals the result ``wrong`` of a known mistake."""
-    wrong = _outputs(wrong, names, "mistake")
-    return all(
-        np.shape(g) == np.shape(w) and np.allclose(g, w, atol=1e-12)
-        for g, w in zip(got, wrong, strict=True)
-    )
-
-
-def _compare_one(got, expected, name):
-    """A scalar (a float) or an array, within rtol 1e-7, atol 1e-12."""
-    if np.ndim(expected) > 0:
-        checks.compare_tensors(got, expected, name, rtol=1e-7, atol=1e-12)
-        return
-    if isinstance(got, np.ndarray) and got.ndim == 0:
-        got = got[()]  # a 0-d array: its number
-    if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        kind = type(got).__name__
-        raise Incorrect(f"`{name}` should be a number, got {kind} {got!r}")
-    if not np.isclose(float(got), expected, rtol=1e-7, atol=1e-12):
-        raise Incorrect(
-            f"`{name}` is {float(got):.8g}, expected {float(expected):.8g}"
-        )
-
-
-def _named_mistake(got, case, names, mistakes):
-    """A sentence naming the first known mistake ``got`` matches, or ''."""
-    for description, wrong in mistakes.items():
-        try:
-            with np.errstate(all="ignore"):
-                if _same(got, wrong(*case), names):
-                    return (
-                        f"\nYour result matches what you get if {description}."
-                    )
-        except (ValueError, TypeError, IndexError):
-            continue  # a mistake that does not apply to this result
-    return ""
-
-
-def _compare(answer, reference, cases, names, name, mistakes):
-    """Run ``answer`` on each case (a tuple of inputs) and compare each
-    output with ``reference``'s; name the mistake a wrong result matches."""
-    for k, case in enumerate(cases):
-        args = [v.copy() if isinstance(v, np.ndarray) else v for v in case]
-        with np.errstate(all="ignore"):  # inf/nan are diagnosed, not warned
-            got = checks.call_answer(answer, *args, name=name)
-        got = _outputs(got, names, name)
-        try:
-            expected = _outputs(reference(*case), names, "the reference")
-            for g, e, n in zip(got, expected, names, strict=True):
-                _compare_one(g, e, n)
-        except Incorrect as exc:
-            where = f"\n(test case {k + 1} of {len(cases)})"
-            hint = _named_mistake(got, case, names, mistakes)
-            raise Incorrect(f"{exc}{where}{hint}") from None
-    return f"`{name}` matches the reference in {len(cases)} test cases."
+def _compare(answer, reference, cases, name, outputs, mistakes):
+    """Compare NumPy results within rtol 1e-7, atol 1e-12; name a mistake
+    that a wrong result matches."""
+    return checks.compare_functions(
+        answer, reference, cases, name=name, grad=False, rtol=1e-7,
+        atol=1e-12, mistakes=mistakes, outputs=outputs,
+    )  # fmt: skip
 
 
 # --- 1. The backward pass of one LSTM step ---
@@ -166,11 +101,11 @@ def _step_cases(seed):
     cases = []
     for B, H in [(3, 4), (2, 5), (4, 3)]:
         z = np.tanh(rng.normal(size=(B, H)))
-        i, f, o = _sigmoid(rng.normal(size=(3, B, H)))
+        i, f, o = sigmoid(rng.normal(size=(3, B, H)))
         dh, dc = rng.normal(size=(2, B, H))
         c_prev = 1.5 * rng.normal(size=(B, H))
-        cases.append((dh, dc, c_prev, z, i, f, o))
-    cases[-1] = (*cases[-1][:5], np.ones_like(cases[-1][5]), cases[-1][6])
+        cases.append(dict(dh=dh, dc=dc, c_prev=c_prev, z=z, i=i, f=f, o=o))
+    cases[-1]["f"] = np.ones_like(cases[-1]["f"])
     return cases  # the last case is the 1997 cell: f ≡ 1
 
 
@@ -193,9 +128,10 @@ def _step_cases(seed):
 )
 def lstm_backward_step(answer):
     """dh, dc, c_prev, z, i, f, o ``(B, H)`` -> dz, di, df, do, dc_prev."""
-    names = ("dz", "di", "df", "do", "dc_prev")
-    args = (_step_cases(5), names, "lstm_backward_step", _STEP_MISTAKES)
-    msg = _compare(answer, _torch_step_grads, *args)
+    msg = _compare(
+        answer, _torch_step_grads, _step_cases(5), "lstm_backward_step",
+        ("dz", "di", "df", "do", "dc_prev"), _STEP_MISTAKES,
+    )  # fmt: skip
     return msg + " The reference is torch.autograd; case 3 has f ≡ 1."
 
 
@@ -224,7 +160,7 @@ def _bce_variant(keep_neg=True, grad_sign=1.0, reduce="mean", per_b=True):
     def bce(s, y):
         terms = y * np.logaddexp(0.0, -s)  # −y log σ(s)
         terms = terms + (1 - y) * np.logaddexp(0.0, s) if keep_neg else terms
-        grad = _sigmoid(s) - y if keep_neg else -y * (1 - _sigmoid(s))
+        grad = sigmoid(s) - y if keep_neg else -y * (1 - sigmoid(s))
         n = len(s) if reduce == "mean" else 1
         loss = np.sum(terms) / n
         return loss, grad_sign * grad / (n if per_b else 1)
@@ -252,19 +188,15 @@ def _bce_cases(seed):
     rng = np.random.default_rng(seed)
     big = np.array([-800.0, -40.0, 0.0, 35.0, 800.0, 2.0])
     return [
-        (3 * rng.normal(size=8), rng.integers(0, 2, 8).astype(float)),
-        (big, np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])),
+        dict(s=3 * rng.normal(size=8), y=rng.integers(0, 2, 8).astype(float)),
+        dict(s=big, y=np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])),
     ]
 
 
 def _finite(answer, s, y):
     """Incorrect if the answer is not finite for large logits."""
     with np.errstate(all="ignore"):
-        loss, grad = _outputs(
-            checks.call_answer(answer, s, y, name="bce_with_logits"),
-            ("loss", "grad"),
-            "bce_with_logits",
-        )
+        loss, grad = checks.call_answer(answer, s, y, name="bce_with_logits")
     if not (np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))):
         raise Incorrect(
             "the loss or the gradient is not finite (inf or nan) for logits "
@@ -290,10 +222,10 @@ def _finite(answer, s, y):
 )
 def bce_with_logits(answer):
     """s, y ``(B,)`` -> (mean loss: float, ∂loss/∂s ``(B,)``)."""
-    cases, names = _bce_cases(6), ("loss", "grad")
-    rest = (names, "bce_with_logits", _BCE_MISTAKES)
+    cases = _bce_cases(6)
+    rest = ("bce_with_logits", ("loss", "grad"), _BCE_MISTAKES)
     _compare(answer, _torch_bce, cases[:1], *rest)  # moderate logits first
-    _finite(answer, *cases[1])  # then: does it survive s = ±800?
+    _finite(answer, **cases[1])  # then: does it survive s = ±800?
     msg = _compare(answer, _torch_bce, cases, *rest)
     return msg + (
         " The reference is torch's binary_cross_entropy_with_logits, with "
@@ -409,7 +341,7 @@ def _solution_saturation(model, x, threshold=0.1):
 
 def _cell_states(model, x):
     """c_1, ..., c_T ``(T, B, H)`` and h_1, ..., h_T from the equations."""
-    p, sig = model.parameters(), _sigmoid
+    p, sig = model.parameters(), sigmoid
     B, T, _ = x.shape
     h = c = np.zeros((B, model.hidden_size))
     cs, hs = [], []
@@ -463,7 +395,7 @@ def _saturation_cases(seed):
         model = NumpyLSTM(1, 6, **kw)  # H = 6
         x = 0.2 * rng.normal(size=(5, 60, 1))
         x[:, 0, 0] = rng.choice([-1.0, 1.0], 5)  # the first element
-        cases.append((model, x, thr))
+        cases.append(dict(model=model, x=x, threshold=thr))
     return cases
 
 
@@ -498,6 +430,8 @@ def saturation(answer):
         cs = _cell_states(model, x)[0]  # (T, B, H)
         return np.mean(1.0 - np.tanh(cs) ** 2 < threshold, axis=(1, 2))
 
-    args = (_saturation_cases(7), ("saturation",), "saturation")
-    msg = _compare(answer, reference, *args, _SATURATION_MISTAKES)
+    msg = _compare(
+        answer, reference, _saturation_cases(7), "saturation",
+        ("saturation",), _SATURATION_MISTAKES,
+    )  # fmt: skip
     return msg + " The reference runs the cell's equations."

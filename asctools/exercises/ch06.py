@@ -14,9 +14,13 @@ import numpy as np
 
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
-from asctools.numpy_lstm import NumpyLSTM
-from asctools.numpy_lstm_train import bptt_loss_and_gradients
-from asctools.rtrl import TruncatedRTRL, rtrl_loss_and_gradients
+from asctools.handmade import (
+    NumpyLSTM,
+    TruncatedRTRL,
+    bptt_loss_and_gradients,
+    rtrl_loss_and_gradients,
+    sigmoid,
+)
 
 __all__ = ["sensitivity_count", "input_gate_step", "gradient_cosine"]
 
@@ -81,10 +85,6 @@ def sensitivity_count(answer):
 # --- 2. Implement: one sensitivity update of the input gate ---
 
 
-def _sigmoid(s):
-    return 0.5 * (1.0 + np.tanh(0.5 * s))  # σ(s), stable for any s
-
-
 def _solution_input_gate_step(x, h_prev, c_prev, S, params):
     def gate(name):  # the pre-activation W x + R h(t−1) + b, (B, H)
         W, R, b = params[name]
@@ -116,8 +116,8 @@ def _step_variant(coef="i", h_in_R="prev", scale="old"):
             W, R, b = params[name]
             return phi(x @ W.T + h_prev @ R.T + b)
 
-        z, i = gate("z", np.tanh), gate("i", _sigmoid)
-        f, o = gate("f", _sigmoid), gate("o", _sigmoid)
+        z, i = gate("z", np.tanh), gate("i", sigmoid)
+        f, o = gate("f", sigmoid), gate("o", sigmoid)
         c = f * c_prev + z * i
         h = np.tanh(c) * o
         q = {

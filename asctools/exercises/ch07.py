@@ -13,8 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from asctools._validate import is_real
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
+from asctools.models import RecurrentModel
 
 __all__ = [
     "tbptt_grads",
@@ -77,8 +79,6 @@ _TBPTT_MISTAKES = {
 
 def _tbptt_case(seed, T, k, B=3):
     """A float64 LSTM model and a stream x (B, T, 2), y (B, T, 1)."""
-    from asctools.models import RecurrentModel
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = RecurrentModel(2, 4, 1, kind="lstm").double()
@@ -233,9 +233,7 @@ def choose_threshold(answer):
     for seed, scale in _RECORDS:
         norms = norm_record(seed, scale=scale)
         tau = checks.call_answer(answer, norms.copy(), name="your function")
-        if isinstance(tau, bool) or not isinstance(
-            tau, (int, float, np.integer, np.floating)
-        ):
+        if not is_real(tau):
             raise Incorrect(
                 f"the threshold should be a number, got {type(tau).__name__}"
             )

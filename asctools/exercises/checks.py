@@ -8,80 +8,35 @@ reader's code passes through, and ``Exercise.check`` reports its line.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from asctools.exercises.core import Incorrect, NotAttempted
+from asctools.exercises.core import Incorrect
+from asctools.exercises.values import (
+    call_answer,
+    central_difference,
+    check_choice,
+    check_number,
+    compare_gradient,
+    compare_tensors,
+    compare_values,
+    describe_input,
+)
 
 __all__ = [
     "call_answer",
-    "compare_tensors",
-    "compare_functions",
-    "compare_modules",
-    "numerical_gradient",
-    "compare_gradient",
-    "check_number",
+    "central_difference",
     "check_choice",
+    "check_number",
+    "compare_functions",
+    "compare_gradient",
+    "compare_modules",
+    "compare_tensors",
+    "compare_values",
 ]
-
-
-def _shape(x) -> str:
-    return str(tuple(x.shape))
-
-
-def call_answer(answer, *args, name: str = "your function"):
-    """``answer(*args)``; not callable: incorrect; None: not attempted."""
-    if not callable(answer):
-        kind = type(answer).__name__
-        raise Incorrect(f"`{name}` should be a function, got {kind}")
-    out = answer(*args)
-    if out is None or out is Ellipsis:
-        raise NotAttempted(
-            f"`{name}` returned {out!r}: it is not finished yet (is the "
-            "`return` statement missing?)"
-        )
-    return out
-
-
-def compare_tensors(got, expected, name="output", *, rtol=1e-5, atol=1e-8):
-    """Check type, shape and dtype, then values as ``torch.allclose`` does.
-
-    ``expected`` is a Tensor or a NumPy array; ``got`` must be the same
-    kind. The message gives the number of entries off, the worst entry's
-    index and both values, and the max absolute and relative errors.
-    """
-    kind = Tensor if isinstance(expected, Tensor) else np.ndarray
-    if not isinstance(got, kind):
-        what = "torch.Tensor" if kind is Tensor else "numpy.ndarray"
-        raise Incorrect(f"`{name}` should be a {what}, got {type(got)}")
-    if tuple(got.shape) != tuple(expected.shape):
-        raise Incorrect(
-            f"`{name}` has shape {_shape(got)}, expected {_shape(expected)}"
-        )
-    if got.dtype != expected.dtype:
-        raise Incorrect(
-            f"`{name}` has dtype {got.dtype}, expected {expected.dtype}"
-        )
-    g = torch.as_tensor(got).detach().cpu().double()
-    e = torch.as_tensor(expected).detach().cpu().double()
-    err = (g - e).abs().nan_to_num(nan=math.inf)  # a NaN counts as wrong
-    bad = err > atol + rtol * e.abs()  # torch.allclose's criterion
-    if not bad.any():
-        return
-    index = np.unravel_index(err.flatten().argmax().item(), tuple(g.shape))
-    index = tuple(int(i) for i in index)
-    rel = err / e.abs().clamp_min(1e-300)
-    raise Incorrect(
-        f"`{name}` is wrong in {int(bad.sum())} of {bad.numel()} entries. "
-        f"The largest difference is at index {index}: got "
-        f"{g[index].item():.6g}, expected {e[index].item():.6g}.\n"
-        f"max abs error {err.max().item():.2e}, max rel error "
-        f"{rel.max().item():.2e} (tolerance: atol {atol:g}, rtol {rtol:g})."
-    )
 
 
 def _flatten(out, prefix: str) -> list[tuple[str, object]]:
@@ -118,20 +73,40 @@ def _grads(outs, wrt: Mapping, seed: int, name: str) -> dict:
     return dict(zip(wrt, grads, strict=True))
 
 
-def _compare_case(got, expected, wrt, name, seed, rtol, atol):
+def _close(got, wrong, rtol, atol) -> bool:
+    """True if ``got`` equals a mistake's result ``wrong`` (any kind)."""
+    g = got.detach().cpu().numpy() if isinstance(got, Tensor) else got
+    w = wrong.detach().cpu().numpy() if isinstance(wrong, Tensor) else wrong
+    return np.shape(g) == np.shape(w) and bool(
+        np.allclose(np.asarray(g, float), np.asarray(w, float), rtol, atol)
+    )
+
+
+def _check_count(got, expected, got_flat, exp_flat, name, outputs):
+    """Incorrect unless ``got`` has as many outputs as ``expected``."""
+    seq = (tuple, list)
+    if len(got_flat) == len(exp_flat) and (
+        isinstance(got, seq) == isinstance(expected, seq)
+    ):
+        return
+    want = (
+        f"{len(exp_flat)} values ({', '.join(outputs)})"
+        if outputs
+        else f"{len(exp_flat)} tensor(s) ({type(expected).__name__})"
+    )
+    raise Incorrect(
+        f"`{name}` should return {want}, got {len(got_flat)} "
+        f"({type(got).__name__})"
+    )
+
+
+def _compare_case(got, expected, wrt, name, seed, rtol, atol, outputs):
     """Outputs, then gradients w.r.t. ``wrt`` = {key: (mine, reference)}."""
     got_flat, exp_flat = _flatten(got, name), _flatten(expected, name)
-    seq = (tuple, list)
-    if len(got_flat) != len(exp_flat) or (
-        isinstance(got, seq) != isinstance(expected, seq)
-    ):
-        raise Incorrect(
-            f"`{name}` should return {len(exp_flat)} tensor(s) "
-            f"({type(expected).__name__}), got {len(got_flat)} "
-            f"({type(got).__name__})"
-        )
-    for (label, g), (_, e) in zip(got_flat, exp_flat, strict=True):
-        compare_tensors(g, e, label, rtol=rtol, atol=atol)
+    _check_count(got, expected, got_flat, exp_flat, name, outputs)
+    labels = list(outputs) if outputs else [label for label, _ in exp_flat]
+    for label, (_, g), (_, e) in zip(labels, got_flat, exp_flat, strict=True):
+        compare_values(g, e, label, rtol=rtol, atol=atol)
     if not wrt:
         return
     ref_wrt = {k: r for k, (_, r) in wrt.items()}
@@ -147,14 +122,17 @@ def _compare_case(got, expected, wrt, name, seed, rtol, atol):
             compare_tensors(got_g[key], e, label, rtol=rtol, atol=atol)
 
 
+def _copy(value, grad):
+    """A fresh copy of an input; a floating tensor tracks gradients."""
+    if isinstance(value, Tensor):
+        track = grad and value.is_floating_point()
+        return value.detach().clone().requires_grad_(track)
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
 def _leaves(case: Mapping, grad: bool) -> dict:
-    """Fresh copies of a case's inputs; floating tensors track gradients."""
-    return {
-        k: v.detach().clone().requires_grad_(grad and v.is_floating_point())
-        if isinstance(v, Tensor)
-        else v
-        for k, v in case.items()
-    }
+    """Fresh copies of a case's inputs (so an answer cannot change them)."""
+    return {k: _copy(v, grad) for k, v in case.items()}
 
 
 def _match_mistake(mistakes, case, got, rtol, atol) -> str:
@@ -162,10 +140,11 @@ def _match_mistake(mistakes, case, got, rtol, atol) -> str:
     got_flat = [g for _, g in _flatten(got, "")]
     for description, wrong in (mistakes or {}).items():
         try:
-            with torch.no_grad():
-                outs = [o for _, o in _flatten(wrong(*case.values()), "")]
+            with torch.no_grad(), np.errstate(all="ignore"):
+                args = _leaves(case, grad=False).values()
+                outs = [o for _, o in _flatten(wrong(*args), "")]
             if len(outs) == len(got_flat) and all(
-                torch.allclose(g.detach(), o, rtol=rtol, atol=atol)
+                _close(g, o, rtol, atol)
                 for o, g in zip(outs, got_flat, strict=True)
             ):
                 return f"\nYour result matches what you get if {description}."
@@ -186,6 +165,7 @@ def compare_functions(
     mistakes=None,
     params=None,
     ref_name="the reference",
+    outputs=None,
 ) -> str:
     """Compare ``answer`` with ``reference`` on every case.
 
@@ -195,12 +175,16 @@ def compare_functions(
     ``mistakes`` maps a description ("the bias is left out") to a function
     like ``reference`` that makes that mistake; a wrong result that matches
     one is named in the message. ``ref_name`` names the reference in the
-    message of success.
+    message of success; ``outputs`` names the values a function returns
+    (``("loss", "grad")``). Inputs and outputs may be tensors, NumPy
+    arrays or numbers (NumPy's warnings about inf and nan are silenced:
+    the comparison reports them).
     """
     for i, case in enumerate(cases):
         ref_in, ans_in = _leaves(case, grad), _leaves(case, grad)
-        expected = reference(*ref_in.values())
-        got = call_answer(answer, *ans_in.values(), name=name)
+        with np.errstate(all="ignore"):
+            expected = reference(*ref_in.values())
+            got = call_answer(answer, *ans_in.values(), name=name)
         wrt = {
             k: (v, ref_in[k])
             for k, v in ans_in.items()
@@ -208,11 +192,10 @@ def compare_functions(
         }
         wrt.update(params if grad and params else {})
         try:
-            _compare_case(got, expected, wrt, name, i, rtol, atol)
+            _compare_case(got, expected, wrt, name, i, rtol, atol, outputs)
         except Incorrect as exc:
             described = ", ".join(
-                f"{k} {_shape(v)}" if isinstance(v, Tensor) else f"{k}={v!r}"
-                for k, v in case.items()
+                describe_input(k, v) for k, v in case.items()
             )
             raise Incorrect(
                 f"{exc}\n(test case {i + 1} of {len(cases)}: {described})"
@@ -257,8 +240,8 @@ def compare_modules(
     for key, p in theirs.items():
         if mine[key].shape != p.shape:
             raise Incorrect(
-                f"parameter `{key}` has shape {_shape(mine[key])}, "
-                f"expected {_shape(p)}"
+                f"parameter `{key}` has shape {tuple(mine[key].shape)}, "
+                f"expected {tuple(p.shape)}"
             )
         with torch.no_grad():
             mine[key].copy_(p)
@@ -273,82 +256,3 @@ def compare_modules(
         params=params,
         ref_name=type(reference).__name__,
     )
-
-
-def numerical_gradient(f: Callable, x: Tensor, eps: float = 1e-6) -> Tensor:
-    """Central differences of a scalar ``f`` at ``x`` (float64), entrywise.
-
-    ∂f/∂x_j ≈ (f(x + εe_j) − f(x − εe_j)) / 2ε; error O(ε²) + O(u/ε).
-    """
-    if not isinstance(x, Tensor) or x.dtype != torch.float64:
-        raise TypeError(f"x must be a float64 torch.Tensor, got {type(x)}")
-    x = x.detach().clone()
-    grad, flat = torch.zeros_like(x), x.view(-1)
-    for j in range(flat.numel()):
-        old = flat[j].item()
-        flat[j] = old + eps
-        up = float(f(x))
-        flat[j] = old - eps
-        down = float(f(x))
-        flat[j] = old
-        grad.view(-1)[j] = (up - down) / (2 * eps)
-    return grad
-
-
-def compare_gradient(
-    grad, f, x: Tensor, name="gradient", *, rtol=1e-5, atol=1e-8, eps=1e-6
-) -> None:
-    """Compare a reader's gradient with central differences of f at x."""
-    expected = numerical_gradient(f, x, eps)
-    compare_tensors(grad, expected, name, rtol=rtol, atol=atol)
-
-
-def check_number(
-    answer,
-    expected,
-    *,
-    name="your answer",
-    rtol=0.0,
-    atol=0.0,
-    mistakes: Mapping | None = None,
-) -> str:
-    """A number within tolerance; ``mistakes`` maps a wrong value to what
-    it means ("that counts one bias vector")."""
-    if isinstance(answer, Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(
-        answer, (int, float, np.integer, np.floating)
-    ):
-        kind = type(answer).__name__
-        raise Incorrect(f"{name} should be a number, got {kind} {answer!r}")
-    if math.isclose(answer, expected, rel_tol=rtol, abs_tol=atol):
-        return f"{answer} is right."
-    for value, meaning in (mistakes or {}).items():
-        if math.isclose(answer, value, rel_tol=rtol, abs_tol=atol):
-            raise Incorrect(f"{answer} is not right: {meaning}")
-    side = "high" if answer > expected else "low"
-    raise Incorrect(f"{answer} is not right: it is too {side}.")
-
-
-def check_choice(
-    answer,
-    options: Sequence[str],
-    correct: str,
-    *,
-    feedback: Mapping | None = None,
-) -> str:
-    """A multiple-choice answer such as ``"b"`` (or ``"(b)"``, ``"B"``);
-    ``feedback`` maps an option to the sentence shown when it is chosen."""
-    if not isinstance(answer, str):
-        raise Incorrect(
-            f"answer with one of {list(options)} as a string, got "
-            f"{type(answer).__name__} {answer!r}"
-        )
-    choice = answer.strip().strip("().").lower()
-    if choice not in options:
-        raise Incorrect(f"{answer!r} is not one of {list(options)}")
-    said = (feedback or {}).get(choice, "")
-    verdict = "is right." if choice == correct else "is not right."
-    if choice != correct:
-        raise Incorrect(f"({choice}) {verdict} {said}".strip())
-    return f"({choice}) {verdict} {said}".strip()

@@ -12,6 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
+from asctools._validate import check_int
+
 CORRECT, NOT_ATTEMPTED = "correct", "not attempted"
 INCORRECT, ERROR = "incorrect", "error"
 KINDS = ("implement", "predict", "explore")
@@ -209,9 +211,13 @@ class Exercise:
     raises :class:`Incorrect` / :class:`NotAttempted` with a message saying
     what is wrong; exceptions of the reader's code pass through it.
     ``solution`` is the reference: for ``kind="predict"`` a function without
-    arguments that returns the answer, otherwise the answer itself (a
-    function or a class). ``solution()`` shows its source under ``name``
-    (default: the checker's name), the name readers give their answer.
+    arguments that returns the answer (running the experiment that decides
+    it), otherwise the answer itself (a function or a class).
+    ``solution()`` shows its source under ``name`` (default: the checker's
+    name), the name readers give their answer, followed by the source of
+    ``helpers`` it calls and of ``demo``, an experiment that uses the
+    solution (``demo()`` runs it). The book's solutions show this code and
+    nothing else, so the code readers see is the code the tests check.
     """
 
     def __init__(
@@ -225,11 +231,17 @@ class Exercise:
         hints=(),
         explanation="",
         name=None,
+        helpers=(),
+        demo=None,
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if not (callable(checker) and callable(solution)):
             raise TypeError("checker and solution must be callable")
+        if demo is not None and not callable(demo):
+            raise TypeError("demo must be callable or None")
+        if not all(callable(h) for h in helpers):
+            raise TypeError("helpers must be callables")
         if isinstance(hints, str) or not all(
             isinstance(h, str) for h in hints
         ):
@@ -238,6 +250,7 @@ class Exercise:
         self.label, self.title, self.kind = label, title, kind
         self.hints, self.explanation = tuple(hints), explanation
         self.name = name or getattr(checker, "__name__", "answer")
+        self.helpers, self.demo_fn = tuple(helpers), demo
         self.last_result = None
 
     def __repr__(self):
@@ -290,8 +303,7 @@ class Exercise:
 
     def hint(self, n: int = 1) -> Note:
         """Display and return hint ``n`` (1 = the gentlest)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
+        n = check_int("n", n, 1)
         total = len(self.hints)
         if n > total:
             title = f"No hint {n}: {self.title}"
@@ -308,24 +320,47 @@ class Exercise:
         return note
 
     def solution(self) -> Note:
-        """Display and return the reference solution's source code."""
-        try:
-            code = textwrap.dedent(inspect.getsource(self.solution_fn))
-        except (OSError, TypeError):  # defined where no source file is
-            code = f"# The source of {self.name} is not available."
-        # shown under the name the reader uses
+        """Display and return the reference solution's source code (with
+        its helpers and its demo, if it has them)."""
+        # the reference is shown under the name the reader uses
         code = re.sub(
-            r"^(def|class) \w+", rf"\1 {self.name}", code, count=1, flags=re.M
+            r"^(def|class) \w+",
+            rf"\1 {self.name}",
+            _source(self.solution_fn, self.name),
+            count=1,
+            flags=re.M,
         )
+        parts = [code] + [_source(f, self.name) for f in self.helpers]
+        if self.demo_fn is not None:
+            parts.append(_source(self.demo_fn, self.name))
         title = f"Solution: {self.title}"
-        note = Note("solution", title, self.explanation, code.rstrip())
+        text = "\n\n\n".join(p.rstrip() for p in parts)
+        note = Note("solution", title, self.explanation, text)
         note.show()
         return note
 
+    def check_solution(self) -> CheckResult:
+        """Check the reference solution, as the book does: its verdict."""
+        return self.check(self.reference_answer())
 
-def exercise(*, label, title, kind, solution, hints=(), explanation=""):
-    """Decorator: turn a checker function into an :class:`Exercise`."""
+    def demo(self, *args, **kwargs):
+        """Run the experiment that :meth:`solution` shows last; return what
+        it returns (a figure, a table)."""
+        if self.demo_fn is None:
+            raise AttributeError(f"exercise {self.label} has no demo")
+        return self.demo_fn(*args, **kwargs)
+
+
+def _source(fn, name) -> str:
+    """The dedented source of ``fn``, or a line saying it is missing."""
+    try:
+        return textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):  # defined where no source file is
+        return f"# The source of {name} is not available."
+
+
+def exercise(*, label, title, kind, solution, **options):
+    """Decorator: turn a checker function into an :class:`Exercise`;
+    ``options`` are ``hints``, ``explanation``, ``helpers``, ``demo``."""
     meta = dict(label=label, title=title, kind=kind, solution=solution)
-    return lambda checker: Exercise(
-        checker, hints=hints, explanation=explanation, **meta
-    )
+    return lambda checker: Exercise(checker, **meta, **options)

@@ -6,22 +6,15 @@
   :func:`relative_grad_norms` divide by ‖∂L/∂h_T‖.
 * :func:`rnn_jacobian_norms`: ‖∂h_t/∂h_k‖ against t − k with the bound
   (γ σ_max)^(t−k); :func:`spectrum` of W_hh.
-* :func:`clipping_comparison`: an exploding run with and without clipping.
 * :func:`cliff_surface`: the loss surface of a one-unit RNN.
-* :func:`adding_ratio`, :func:`ratio_table`: ‖∂L/∂h_{T/2}‖/‖∂L/∂h_T‖.
+* :func:`unroll`: every state of a model, the instruments' one view of it.
 
-The plots of these results live in :mod:`asctools.plots`.
+Experiments that train and then measure (``adding_ratio``,
+``clipping_comparison``) live in :mod:`asctools.experiments`; the plots of
+these results in :mod:`asctools.plots`.
 """
 
 from asctools.gradflow.cliff import CliffSurface, cliff_surface, one_unit_loss
-from asctools.gradflow.experiments import (
-    RATIO_CONFIGS,
-    ClippingRuns,
-    RatioResult,
-    adding_ratio,
-    clipping_comparison,
-    ratio_table,
-)
 from asctools.gradflow.jacobian import (
     GAMMA,
     JacobianNorms,
@@ -37,30 +30,25 @@ from asctools.gradflow.norms import (
     hidden_grad_norms,
     relative_grad_norms,
 )
-from asctools.gradflow.unroll import Unrolled, layer_kind, unroll_layer
+from asctools.gradflow.unroll import Unrolled, layer_kind, unroll, unroll_layer
 
 __all__ = [
     "GAMMA",
-    "RATIO_CONFIGS",
     "CliffSurface",
-    "ClippingRuns",
     "GradNorms",
     "JacobianNorms",
-    "RatioResult",
     "Spectrum",
     "Unrolled",
-    "adding_ratio",
     "cliff_surface",
-    "clipping_comparison",
     "grad_ratio",
     "hidden_grad_norms",
     "jacobian_product_norms",
     "layer_kind",
     "one_unit_loss",
-    "ratio_table",
     "relative_grad_norms",
     "rnn_jacobian_norms",
     "scale_spectral_norm",
     "spectrum",
+    "unroll",
     "unroll_layer",
 ]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asctools._validate import check_choice, check_int
+
 __all__ = ["CliffSurface", "cliff_surface", "one_unit_loss"]
 
 _ACTS = {
@@ -40,14 +42,8 @@ def one_unit_loss(w, b, seq_len=50, h0=0.5, target=0.7, activation="tanh"):
 
     w, b: floats or arrays of one shape (evaluated elementwise).
     """
-    if activation not in _ACTS:
-        raise ValueError(
-            f"activation must be 'tanh' or 'sigmoid', got {activation!r}"
-        )
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int):
-        raise TypeError("seq_len must be an int")
-    if seq_len < 1:
-        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    check_choice("activation", activation, _ACTS)
+    seq_len = check_int("seq_len", seq_len, 1)
     w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if w.shape != b.shape:
         raise ValueError(
@@ -76,8 +72,7 @@ def cliff_surface(
     activation: str = "tanh",
 ) -> CliffSurface:
     """The loss of :func:`one_unit_loss` on an n × n grid of (w, b)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    n = check_int("n", n, 2)
     w = _axis("w_range", w_range, n)
     b = _axis("b_range", b_range, n)
     ww, bb = np.meshgrid(w, b)  # (n_b, n_w)

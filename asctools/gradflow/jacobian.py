@@ -22,7 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from asctools.gradflow.unroll import layer_kind, unroll_layer
+from asctools._validate import check_int, check_real
+from asctools.gradflow.unroll import layer_kind, unroll
+from asctools.models import RecurrentModel, StepwiseModel
 
 __all__ = [
     "GAMMA",
@@ -143,31 +145,15 @@ def jacobian_product_norms(
     )
 
 
-def _stepwise(model) -> bool:
-    """A step-wise model of :mod:`asctools.rnn` (``weight_hh``, ``step``)."""
-    return hasattr(model, "step") and isinstance(
-        getattr(model, "weight_hh", None), Tensor
-    )
-
-
 def _elman_weights(model, layer):
     """(W_ih, W_hh, b_ih, b_hh) of an Elman RNN's layer ``layer``."""
-    if _stepwise(model):
-        if layer != 0:
-            raise ValueError(
-                f"a step-wise model has layer 0 only, got {layer}"
-            )
+    if isinstance(model, StepwiseModel):
+        check_int("layer", layer, 0, 0)  # a step-wise model has layer 0 only
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     else:
         if layer_kind(model) != "rnn":
             raise ValueError("model must be an Elman RNN (kind 'rnn')")
-        n_layers = getattr(model, "num_layers", 1)
-        if isinstance(layer, bool) or not isinstance(layer, int):
-            raise TypeError(f"layer must be an int, got {layer!r}")
-        if not 0 <= layer < n_layers:
-            raise ValueError(
-                f"layer must be in 0..{n_layers - 1}, got {layer}"
-            )
+        check_int("layer", layer, 0, getattr(model, "num_layers", 1) - 1)
         names = [f"{n}_l{layer}" for n in ("weight_ih", "weight_hh")]
         names += [f"{n}_l{layer}" for n in ("bias_ih", "bias_hh")]
     w = [getattr(model, n, None) for n in names]
@@ -178,14 +164,13 @@ def _elman_weights(model, layer):
 
 def _states(model, x, layer, state):
     """Layer ``layer``'s input (B, T, D) and states h_0..h_{T−1}."""
-    if _stepwise(model):
-        h = model.initHidden(x.shape[0]) if state is None else state
-        hs = [h]
-        for t in range(x.shape[1] - 1):
-            hs.append(model.step(x[:, t], hs[-1])[1])  # (B, H)
-        return x, torch.stack(hs, dim=1)
-    u = unroll_layer(model, x, state)
+    u = unroll(model, x, state)
     return u.inputs[layer], torch.stack(u.h[layer][:-1], dim=1)
+
+
+def _network(rnn):
+    """The recurrent part: a RecurrentModel's layer, or ``rnn`` itself."""
+    return rnn.rnn if isinstance(rnn, RecurrentModel) else rnn
 
 
 def rnn_jacobian_norms(
@@ -202,16 +187,13 @@ def rnn_jacobian_norms(
     ``asctools.rnn.RNN``. x: (B, T, D) float. start: k in 0..T−1 (0 = the
     initial state). Lags n = 1..T − start.
     """
-    net = rnn.rnn if hasattr(rnn, "rnn") else rnn
+    net = _network(rnn)
     w_ih, w_hh, b_ih, b_hh = _elman_weights(net, layer)
     if not isinstance(x, Tensor) or x.dim() != 3:
         raise ValueError("x must be a 3-D tensor (B, T, D)")
     if net is rnn and not getattr(net, "batch_first", True):
         x = x.transpose(0, 1)  # (T, B, D) -> (B, T, D)
-    if isinstance(start, bool) or not isinstance(start, int):
-        raise TypeError(f"start must be an int, got {start!r}")
-    if not 0 <= start < x.shape[1]:
-        raise ValueError(f"start must be in 0..{x.shape[1] - 1}, got {start}")
+    check_int("start", start, 0, x.shape[1] - 1)
     with torch.no_grad():
         inp, h_prev = _states(net, x, layer, state)  # h_prev: h_{t−1}
         # a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh      (B, T, H)
@@ -225,11 +207,7 @@ def scale_spectral_norm(
 ) -> None:
     """Rescale W_hh of an Elman RNN (as :func:`rnn_jacobian_norms` takes
     it) in place so that its largest singular value is ``sigma_max``."""
-    net = rnn.rnn if hasattr(rnn, "rnn") else rnn
-    w_hh = _elman_weights(net, layer)[1]
-    if isinstance(sigma_max, bool) or not isinstance(sigma_max, (int, float)):
-        raise TypeError(f"sigma_max must be a number, got {sigma_max!r}")
-    if not sigma_max > 0:
-        raise ValueError(f"sigma_max must be positive, got {sigma_max}")
+    w_hh = _elman_weights(_network(rnn), layer)[1]
+    sigma_max = check_real("sigma_max", sigma_max, 0, strict=True)
     with torch.no_grad():
         w_hh.mul_(sigma_max / torch.linalg.matrix_norm(w_hh, ord=2))

@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from asctools.gradflow.unroll import unroll_layer
+from asctools._validate import check_int
+from asctools.gradflow.unroll import unroll
+from asctools.models import RecurrentModel, StepwiseModel
 
 __all__ = [
     "GradNorms",
@@ -48,57 +50,11 @@ class GradNorms:
     loss: float
 
 
-def _pick_layer(n_layers, layer):
-    if isinstance(layer, bool) or not isinstance(layer, int):
-        raise TypeError(f"layer must be an int, got {type(layer).__name__}")
-    if not -n_layers <= layer < n_layers:
-        raise ValueError(
-            f"layer must be in [-{n_layers}, {n_layers}), got {layer}"
-        )
-    return layer % n_layers
-
-
-def _layer_states(rnn, x, state, layer):
-    """Unroll a layer (batch first): top outputs, chosen layer's h_t, c_t."""
-    u = unroll_layer(rnn, x, state)
-    k = _pick_layer(len(u.h), layer)
-    return u.out, u.h[k][1:], (u.c[k][1:] if u.c is not None else [])
-
-
-def _stepwise_states(model, x, state, layer):
-    """Call ``model.step`` per time step; returns outputs (B, T, K)."""
-    _pick_layer(1, layer)
-    hidden = model.initHidden(x.shape[0]) if state is None else state
-    if isinstance(hidden, tuple):  # LSTM: (h, c)
-        hidden = tuple(s.detach().requires_grad_() for s in hidden)
-    else:
-        hidden = hidden.detach().requires_grad_()
-    outs, hs, cs = [], [], []
-    for t in range(x.shape[1]):
-        out, hidden = model.step(x[:, t], hidden)  # (B, K)
-        outs.append(out)
-        if isinstance(hidden, tuple):
-            hs.append(hidden[0])
-            cs.append(hidden[1])
-        else:
-            hs.append(hidden)
-    return torch.stack(outs, dim=1), hs, cs
-
-
 def _forward(model, x, state, layer):
     """Predictions (B, T, K) and the lists of states h_t, c_t (t=1..T)."""
-    if hasattr(model, "rnn") and hasattr(model, "readout"):
-        out, hs, cs = _layer_states(model.rnn, x, state, layer)
-        return model.readout(out), hs, cs
-    if hasattr(model, "step") and hasattr(model, "initHidden"):
-        return _stepwise_states(model, x, state, layer)
-    if hasattr(model, "weight_hh_l0"):
-        return _layer_states(model, x, state, layer)
-    raise TypeError(
-        "model must be a recurrent layer (torch.nn or asctools.nn), a model "
-        "with .rnn and .readout, or a step-wise model with step() and "
-        f"initHidden(); got {type(model).__name__}"
-    )
+    u = unroll(model, x, state)
+    hs, cs = u.states(layer)
+    return u.pred, hs, cs
 
 
 def _pair(pred, target, loss_at):
@@ -159,7 +115,7 @@ def _per_sequence(grads, states, n_b):
 
 def _batch_first(model, x, target, loss_at):
     """A bare layer with batch_first=False takes (T, B, ...): transpose."""
-    bare = hasattr(model, "weight_hh_l0") and not hasattr(model, "readout")
+    bare = not isinstance(model, (RecurrentModel, StepwiseModel))
     if not bare or getattr(model, "batch_first", False):
         return x, target
     if target is not None and loss_at == "every":
@@ -232,9 +188,5 @@ def grad_ratio(
     """‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at step t (1..T; default T // 2)."""
     ratios = relative_grad_norms(norms, which)
     n_t = len(ratios)
-    t = n_t // 2 if t is None else t
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-        raise TypeError(f"t must be an int, got {type(t).__name__}")
-    if not 1 <= t <= n_t:
-        raise ValueError(f"t must be in 1..{n_t}, got {t}")
+    t = check_int("t", n_t // 2 if t is None else t, 1, n_t)
     return float(ratios[t - 1])

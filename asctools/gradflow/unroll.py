@@ -1,4 +1,9 @@
-"""Unroll a recurrent layer one step at a time, keeping every state.
+"""Unroll a recurrent model one step at a time, keeping every state.
+
+:func:`unroll` is the one place where the instruments learn a model's
+states, for each of the three kinds of model they measure: a recurrent
+layer (``torch.nn`` or ``asctools.nn``), a :class:`RecurrentModel` (a layer
+and a read-out) and a step-wise model (:mod:`asctools.models.stepwise`).
 
 ``torch.nn.RNN/LSTM/GRU`` run their time loop in one fused kernel, so the
 per-step states h_t never appear in the autograd graph. To measure
@@ -20,9 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from asctools._validate import check_int
+from asctools.models import RecurrentModel, StepwiseModel
 from asctools.nn.functional import gru_step, lstm_step, rnn_step
 
-__all__ = ["Unrolled", "layer_kind", "unroll_layer"]
+__all__ = ["Unrolled", "layer_kind", "unroll", "unroll_layer"]
 
 # gates per layer -> kind: W_hh is (G*H, H)
 _KINDS = {1: "rnn", 3: "gru", 4: "lstm"}
@@ -35,7 +42,9 @@ class Unrolled:
     ``h[k][t]`` is layer k's state h_t, shape (B, H), for t = 0..T (index
     0 is the initial state); ``c`` the same for an LSTM's cell state, else
     None; ``inputs[k]`` is layer k's input sequence (B, T, D_k); ``out``
-    the top layer's outputs (B, T, H).
+    the top layer's outputs (B, T, H); ``pred`` the model's prediction
+    (B, T, K): the read-out of ``out`` for a model that has one, else
+    ``out`` itself.
     """
 
     kind: str
@@ -43,6 +52,16 @@ class Unrolled:
     h: list[list[Tensor]]
     c: list[list[Tensor]] | None
     inputs: list[Tensor]
+    pred: Tensor | None = None
+
+    def states(self, layer: int = -1) -> tuple[list, list]:
+        """Layer ``layer``'s h_1..h_T and c_1..c_T ([] without a cell)."""
+        check_int("layer", layer)
+        n = len(self.h)
+        if not -n <= layer < n:
+            raise ValueError(f"layer must be in [-{n}, {n}), got {layer}")
+        cs = self.c[layer][1:] if self.c is not None else []
+        return self.h[layer][1:], cs
 
 
 def layer_kind(rnn: torch.nn.Module) -> str:
@@ -137,4 +156,44 @@ def unroll_layer(rnn: torch.nn.Module, x: Tensor, state=None) -> Unrolled:
         cs.append(c_k)
         inputs.append(inp)
         inp = torch.stack(h_k[1:], dim=1)  # (B, T, H): next layer's input
-    return Unrolled(kind, inp, hs, cs if kind == "lstm" else None, inputs)
+    cs = cs if kind == "lstm" else None
+    return Unrolled(kind, inp, hs, cs, inputs, pred=inp)
+
+
+def _unroll_stepwise(model: StepwiseModel, x: Tensor, state) -> Unrolled:
+    """``model.step`` at every t, from a state that requires grad."""
+    state = model.initHidden(x.shape[0]) if state is None else state
+    lstm = isinstance(state, (tuple, list))
+    hidden = tuple(s.detach().requires_grad_() for s in state) if lstm else (
+        state.detach().requires_grad_()
+    )  # fmt: skip
+    h0 = hidden[0] if lstm else hidden
+    preds, hs, cs = [], [h0], [hidden[1]] if lstm else None
+    for t in range(x.shape[1]):
+        pred, hidden = model.step(x[:, t], hidden)  # (B, K)
+        preds.append(pred)
+        hs.append(hidden[0] if lstm else hidden)
+        if lstm:
+            cs.append(hidden[1])
+    out = torch.stack(hs[1:], dim=1)  # (B, T, H)
+    kind = "lstm" if lstm else "rnn"
+    return Unrolled(kind, out, [hs], None if cs is None else [cs], [x],
+                    pred=torch.stack(preds, dim=1))  # fmt: skip
+
+
+def unroll(model: torch.nn.Module, x: Tensor, state=None) -> Unrolled:
+    """Every state of ``model`` on ``x`` (B, T, D), batch first.
+
+    ``model``: a recurrent layer (as for :func:`unroll_layer`; x is batch
+    first whatever its ``batch_first``), a :class:`RecurrentModel` (its
+    layer, then the read-out of every step into ``pred``) or a step-wise
+    model (its ``step`` at every t, its ``initHidden`` as the default
+    state). The initial states are leaves that require grad.
+    """
+    if isinstance(model, StepwiseModel):
+        return _unroll_stepwise(model, x, state)
+    if isinstance(model, RecurrentModel):
+        u = unroll_layer(model.rnn, x, state)
+        u.pred = model.readout(u.out)  # (B, T, K)
+        return u
+    return unroll_layer(model, x, state)

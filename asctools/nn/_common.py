@@ -3,46 +3,9 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
-
-
-def check_size(name: str, value) -> int:
-    """Return ``value`` if it is a positive int, else raise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
-
-
-def check_bool(name: str, value) -> bool:
-    """Return ``value`` if it is a bool, else raise a TypeError."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
-
-
-def check_dropout(value) -> float:
-    """Return ``value`` as a float if it is a number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"dropout must be a number in [0, 1], got {type(value).__name__}"
-        )
-    if not 0 <= value <= 1:
-        raise ValueError(f"dropout must be in [0, 1], got {value}")
-    return float(value)
-
-
-def check_nonlinearity(value) -> str:
-    """Return ``value`` if it is 'tanh' or 'relu'."""
-    if value not in ("tanh", "relu"):
-        raise ValueError(
-            f"nonlinearity must be 'tanh' or 'relu', got {value!r}"
-        )
-    return value
 
 
 def check_input(

@@ -13,12 +13,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from asctools._validate import check_bool, check_choice, check_int
 from asctools.nn import functional as RF
 from asctools.nn._common import (
-    check_bool,
     check_input,
-    check_nonlinearity,
-    check_size,
     check_state,
     reset_uniform,
     split_lstm_state,
@@ -36,8 +34,8 @@ class _CellBase(nn.Module):
         self, input_size, hidden_size, bias=True, device=None, dtype=None
     ):
         super().__init__()
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.input_size = check_int("input_size", input_size, 1)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
         self.bias = check_bool("bias", bias)
         kw = {"device": device, "dtype": dtype}
         rows = self.num_gates * hidden_size  # G*H
@@ -94,7 +92,9 @@ class RNNCell(_CellBase):
         device=None,
         dtype=None,
     ):
-        self.nonlinearity = check_nonlinearity(nonlinearity)
+        self.nonlinearity = check_choice(
+            "nonlinearity", nonlinearity, ("tanh", "relu")
+        )
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def extra_repr(self) -> str:

@@ -31,13 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from asctools._validate import check_bool, check_choice, check_int, check_real
 from asctools.nn import functional as RF
 from asctools.nn._common import (
-    check_bool,
-    check_dropout,
     check_input,
-    check_nonlinearity,
-    check_size,
     check_state,
     reset_uniform,
     split_lstm_state,
@@ -79,12 +76,12 @@ class _RecurrentBase(nn.Module):
                 f"proj_size must be 0 (LSTM projections are not "
                 f"implemented), got {proj_size!r}"
             )
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
-        self.num_layers = check_size("num_layers", num_layers)
+        self.input_size = check_int("input_size", input_size, 1)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
+        self.num_layers = check_int("num_layers", num_layers, 1)
         self.bias = check_bool("bias", bias)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.dropout = check_dropout(dropout)
+        self.dropout = check_real("dropout", dropout, 0, maximum=1)
         self.bidirectional = check_bool("bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.proj_size = 0
@@ -221,7 +218,9 @@ class RNN(_RecurrentBase):
         self, input_size, hidden_size, num_layers=1, nonlinearity="tanh",
         *args, **kwargs,
     ):  # fmt: skip
-        self.nonlinearity = check_nonlinearity(nonlinearity)
+        self.nonlinearity = check_choice(
+            "nonlinearity", nonlinearity, ("tanh", "relu")
+        )
         super().__init__(input_size, hidden_size, num_layers, *args, **kwargs)
 
     def extra_repr(self) -> str:

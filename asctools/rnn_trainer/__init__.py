@@ -2,12 +2,13 @@
 
 ``RNNTrainer(model, device=None)`` with ``train(...)`` on a fixed data set
 and ``train_stream(batch_fn, steps, ...)`` on fresh batches (long-range
-tasks count sequences seen); both share one loop body and fill
-``trainer.history``. :func:`match_targets` says which outputs each target
-shape is compared with.
+tasks count sequences seen); both share one loop body, one set of options
+(:class:`TrainConfig`) and fill ``trainer.history``. :func:`match_targets`
+says which outputs each target shape is compared with.
 """
 
-from asctools.rnn_trainer._data import match_targets
+from asctools.rnn_trainer.config import TrainConfig
+from asctools.rnn_trainer.targets import match_targets
 from asctools.rnn_trainer.trainer import RNNTrainer
 
-__all__ = ["RNNTrainer", "match_targets"]
+__all__ = ["RNNTrainer", "TrainConfig", "match_targets"]

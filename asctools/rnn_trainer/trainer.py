@@ -8,9 +8,12 @@ import time
 import torch
 from torch import Tensor, nn
 
-from asctools.rnn_trainer import _data as D
-from asctools.rnn_trainer._data import match_targets
-from asctools.utils import get_device, progress_bar
+from asctools._validate import check_callable, check_int, check_seed
+from asctools.models.protocol import initial_state, output_of
+from asctools.rnn_trainer.config import TrainConfig
+from asctools.rnn_trainer.history import Stopper, new_history, summary
+from asctools.rnn_trainer.targets import as_inputs, as_targets, match_targets
+from asctools.utils import get_device, map_state, progress_bar
 
 __all__ = ["RNNTrainer"]
 
@@ -18,11 +21,12 @@ __all__ = ["RNNTrainer"]
 class RNNTrainer:
     """Trains ``model`` on ``device`` (None = :func:`asctools.get_device`).
 
-    The trainer does not know which model it trains: one with an
-    ``initHidden(batch_size)`` method is called as ``model(x, hidden)``,
-    any other as ``model(x)``; the output (or its first element, if it is
-    a tuple) is (B, T, K) or (B, K). :func:`match_targets` lists the
-    target shapes.
+    The trainer does not know which model it trains: it calls
+    ``model(x, state)`` with the state from ``hidden_init_func()`` or, for
+    a model of the original course's contract, ``model.initHidden(B)``,
+    and ``model(x)`` otherwise (:mod:`asctools.models.protocol`). The
+    output (or its first element, if it is a tuple) is (B, T, K) or
+    (B, K); :func:`match_targets` lists the target shapes.
 
     ``history`` (reset by every :meth:`train` / :meth:`train_stream`)
     holds per-step lists ``step_loss``, ``grad_norm`` (the global gradient
@@ -41,7 +45,7 @@ class RNNTrainer:
             )
         self.device = get_device(device)
         self.model = model.to(self.device)
-        self.history = D.new_history()
+        self.history = new_history()
 
     def train(
         self,
@@ -52,15 +56,8 @@ class RNNTrainer:
         max_epochs=100,
         learning_rate=0.01,
         batch_size=None,
-        clip_grad_norm=1.0,
-        patience=None,
-        min_delta=0.0,
-        hidden_init_func=None,
-        show_progress=True,
-        val_data=None,
-        on_nonfinite="raise",
         seed=None,
-        stop_below=None,
+        **options,
     ) -> list[float]:
         """Train for up to ``max_epochs`` passes over a fixed data set.
 
@@ -68,91 +65,59 @@ class RNNTrainer:
             input_tensors: float (B, T, D), or a list of (T, D) or
                 (b, T, D) tensors (stacked / concatenated).
             targets: a tensor or a list; shapes in :func:`match_targets`.
-            criterion: ``f(pred, target) -> scalar``; default
-                ``nn.CrossEntropyLoss()``.
-            optimizer: default ``Adam(lr=learning_rate)``, made per call.
+            criterion, optimizer, learning_rate: see :class:`TrainConfig`.
             batch_size: None = full batch; else mini-batches reshuffled
                 every epoch by a generator seeded with ``seed`` (None: a
                 seed drawn from torch's global generator).
-            clip_grad_norm: the max global norm; None = no clipping.
-            patience, min_delta: stop when the validation loss (the
-                training loss without ``val_data``) has not improved by
-                more than ``min_delta`` for ``patience`` epochs.
-            hidden_init_func: called with no arguments for each batch's
-                initial hidden state (instead of ``model.initHidden(B)``);
-                it must fit every batch size in use.
-            show_progress: a tqdm bar that vanishes when done, then one
-                summary line; False prints nothing.
-            val_data: ``(x, y)``, evaluated after every epoch.
-            on_nonfinite: a step whose loss or gradient norm is NaN/inf
-                is never applied, so the model keeps the weights of the
-                last good step; then ``"raise"`` raises FloatingPointError,
-                ``"stop"`` prints a message and returns.
-            seed: seeds the mini-batch shuffling.
-            stop_below: stop once the monitored loss is below this.
+            options: the other fields of :class:`TrainConfig`
+                (``clip_grad_norm=1.0``, ``patience``, ``min_delta``,
+                ``hidden_init_func``, ``show_progress``, ``val_data``,
+                ``on_nonfinite``, ``stop_below``, ``on_eval``).
 
         Returns:
             The per-epoch mean training losses (``history["loss"]``).
         """
-        x = D.as_inputs(input_tensors, "input_tensors").to(self.device)
-        y = D.as_targets(targets, len(x), "targets").to(self.device)
-        epochs = D.check_int("max_epochs", max_epochs)
+        config = TrainConfig.from_options(
+            "train", dict(options, criterion=criterion, optimizer=optimizer,
+                          learning_rate=learning_rate),
+        )  # fmt: skip
+        x = as_inputs(input_tensors, "input_tensors").to(self.device)
+        y = as_targets(targets, len(x), "targets").to(self.device)
+        epochs = check_int("max_epochs", max_epochs, 1)
+        seed = check_seed("seed", seed)
         gen = torch.Generator()
         if batch_size is not None:
-            D.check_int("batch_size", batch_size)
+            check_int("batch_size", batch_size, 1)
             gen.manual_seed(_draw_seed() if seed is None else seed)
-        cfg = self._config(
-            criterion, optimizer, learning_rate, clip_grad_norm, patience,
-            min_delta, hidden_init_func, show_progress, on_nonfinite,
-            stop_below, val_data, batch_size,
-        )  # fmt: skip
-        batches = (D.shuffled(x, y, batch_size, gen) for _ in range(epochs))
-        return self._fit(batches, epochs, cfg, "epoch")
+        batches = (_shuffled(x, y, batch_size, gen) for _ in range(epochs))
+        return self._fit(batches, epochs, config, "epoch", batch_size)
 
     def train_stream(
-        self,
-        batch_fn,
-        steps,
-        criterion=None,
-        optimizer=None,
-        learning_rate=0.01,
-        clip_grad_norm=1.0,
-        eval_every=100,
-        patience=None,
-        min_delta=0.0,
-        hidden_init_func=None,
-        show_progress=True,
-        val_data=None,
-        on_nonfinite="raise",
-        stop_below=None,
+        self, batch_fn, steps, eval_every=100, **options
     ) -> list[float]:
         """Train on fresh data: step s uses ``batch_fn(s) -> (x, y)``.
 
         Long-range tasks count their cost in *sequences seen* (Hochreiter
         & Schmidhuber 1997), and fresh batches rule out memorising. The
-        loop body, the arguments and ``history`` are those of
-        :meth:`train`, with one "epoch" = ``eval_every`` steps:
+        loop body, the options (:class:`TrainConfig`) and ``history`` are
+        those of :meth:`train`, with one "epoch" = ``eval_every`` steps:
         ``history["loss"]`` holds each chunk's mean loss, ``val_*`` the
         validation after it, ``sequences`` the sequences seen so far.
-        Early stopping and ``stop_below`` act after each chunk.
+        Early stopping, ``stop_below`` and ``on_eval`` act after each
+        chunk.
 
         Returns:
             The per-chunk mean training losses.
         """
-        if not callable(batch_fn):
-            raise TypeError("batch_fn must be callable: step -> (x, y)")
-        n = D.check_int("steps", steps)
-        every = D.check_int("eval_every", eval_every)
-        cfg = self._config(
-            criterion, optimizer, learning_rate, clip_grad_norm, patience,
-            min_delta, hidden_init_func, show_progress, on_nonfinite,
-            stop_below, val_data, None,
-        )  # fmt: skip
+        check_callable("batch_fn", batch_fn, "callable: step -> (x, y)")
+        n = check_int("steps", steps, 1)
+        every = check_int("eval_every", eval_every, 1)
+        config = TrainConfig.from_options("train_stream", options)
         chunks = (
             (self._fresh(batch_fn, s) for s in range(c, min(c + every, n)))
             for c in range(0, n, every)
         )
-        return self._fit(chunks, math.ceil(n / every), cfg, "chunk")
+        return self._fit(chunks, math.ceil(n / every), config, "chunk")
 
     @torch.no_grad()
     def evaluate(
@@ -160,8 +125,8 @@ class RNNTrainer:
     ) -> tuple[float, float]:
         """``(mean loss, accuracy)`` on ``(x, y)`` in eval mode; accuracy
         is NaN unless ``y`` holds class indices."""
-        x = D.as_inputs(x, "x").to(self.device)
-        y = D.as_targets(y, len(x), "y").to(self.device)
+        x = as_inputs(x, "x").to(self.device)
+        y = as_targets(y, len(x), "y").to(self.device)
         criterion = nn.CrossEntropyLoss() if criterion is None else criterion
         was_training = self.model.training
         self.model.eval()
@@ -182,16 +147,17 @@ class RNNTrainer:
 
     # ---- the loop, shared by train and train_stream ----------------------
 
-    def _fit(self, epochs, n_epochs, cfg, unit) -> list[float]:
+    def _fit(self, epochs, n_epochs, cfg, unit, eval_batch=None):
         """Run the epochs (iterables of (x, y) batches); fill history."""
-        self.history = hist = D.new_history()
-        self._params = [p for p in self.model.parameters() if p.requires_grad]
+        self.history = hist = new_history()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self._params, self._optimizer = params, cfg.make_optimizer(params)
+        val = self._val_data(cfg.val_data)
         self.model.train()
-        stop, start, seen = D.Stopper(cfg, unit), time.perf_counter(), 0
-        show = cfg.show_progress
+        stop, start, seen = Stopper(cfg, unit), time.perf_counter(), 0
         # leave=False: the bar vanishes, one summary line stays. Not passing
         # disable when shown lets TQDM_DISABLE=1 silence it (a book build).
-        quiet = {} if show else {"disable": True}
+        quiet = {} if cfg.show_progress else {"disable": True}
         with progress_bar(
             total=n_epochs, unit=unit, leave=False, **quiet
         ) as bar:
@@ -200,13 +166,17 @@ class RNNTrainer:
                 if done is None:
                     return self._nonfinite(cfg)
                 seen += done[1]
-                monitored = self._end_epoch(done[0], seen, start, cfg)
+                monitored = self._end_epoch(done[0], seen, start, cfg, val,
+                                            eval_batch)  # fmt: skip
                 bar.set_postfix_str(f"loss {monitored:.4g}", refresh=False)
                 bar.update(1)
+                if cfg.on_eval is not None and cfg.on_eval(self):
+                    stop.note = "; stopped by on_eval"
+                    break
                 if stop(monitored):
                     break
-        if show:
-            print(D.summary(hist, unit, stop.note))
+        if cfg.show_progress:
+            print(summary(hist, unit, stop.note))
         return list(hist["loss"])
 
     def _epoch(self, batches, cfg) -> tuple[float, int] | None:
@@ -222,7 +192,7 @@ class RNNTrainer:
     def _step(self, x, y, cfg) -> float | None:
         """One update; returns the loss, or None (and no update) if the
         loss or the gradient norm is not finite."""
-        opt = cfg.optimizer
+        opt = self._optimizer
         opt.zero_grad(set_to_none=True)
         pred, target = match_targets(self._forward(x, cfg.hidden_init_func), y)
         loss = cfg.criterion(pred, target)
@@ -243,31 +213,25 @@ class RNNTrainer:
         return loss_f
 
     def _forward(self, x, hidden_init_func) -> Tensor:
-        """``model(x, hidden)`` for step-wise models, else ``model(x)``."""
-        model = self.model
+        """The model's output on x, from the protocol's initial state."""
         if hidden_init_func is not None:
-            out = model(x, D.to_device(hidden_init_func(), self.device))
-        elif callable(getattr(model, "initHidden", None)):
-            hidden = model.initHidden(x.shape[0])
-            out = model(x, D.to_device(hidden, self.device))
+            state = hidden_init_func()
         else:
-            out = model(x)
-        if isinstance(out, (tuple, list)):
-            out = out[0]  # (output, state) → output
-        if not isinstance(out, Tensor):
-            raise TypeError("the model must return a Tensor or a tuple")
-        return out
+            state = initial_state(self.model, x.shape[0])
+        if state is None:
+            return output_of(self.model(x))
+        to_device = lambda s: s.to(self.device)  # noqa: E731
+        return output_of(self.model(x, map_state(to_device, state)))
 
-    def _end_epoch(self, loss, seen, start, cfg) -> float:
+    def _end_epoch(self, loss, seen, start, cfg, val, eval_batch) -> float:
         """Record the epoch; return the loss that early stopping watches."""
         hist = self.history
         hist["loss"].append(loss)
         hist["sequences"].append(seen)
-        if cfg.val_data is not None:
+        if val is not None:
             loss, acc = self.evaluate(
-                *cfg.val_data, cfg.criterion, cfg.eval_batch,
-                cfg.hidden_init_func,
-            )  # fmt: skip
+                *val, cfg.criterion, eval_batch, cfg.hidden_init_func
+            )
             hist["val_loss"].append(loss)
             hist["val_accuracy"].append(acc)
         hist["time"].append(time.perf_counter() - start)
@@ -291,24 +255,29 @@ class RNNTrainer:
         out = batch_fn(step)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError("batch_fn(step) must return a pair (x, y)")
-        x = D.as_inputs(out[0], "batch_fn's x").to(self.device)
-        y = D.as_targets(out[1], len(x), "targets").to(self.device)
+        x = as_inputs(out[0], "batch_fn's x").to(self.device)
+        y = as_targets(out[1], len(x), "targets").to(self.device)
         return x, y
 
-    def _config(self, *args) -> D.Config:
-        *shared, val_data, eval_batch = args
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        cfg = D.make_config(params, *shared)
-        cfg.eval_batch = eval_batch
-        if val_data is not None:
-            if not (
-                isinstance(val_data, (tuple, list)) and len(val_data) == 2
-            ):
-                raise TypeError("val_data must be a pair (x, y) or None")
-            x = D.as_inputs(val_data[0], "val_data").to(self.device)
-            y = D.as_targets(val_data[1], len(x), "val_data")
-            cfg.val_data = (x, y.to(self.device))
-        return cfg
+    def _val_data(self, val_data):
+        """``val_data`` checked and moved to the device (or None)."""
+        if val_data is None:
+            return None
+        x = as_inputs(val_data[0], "val_data").to(self.device)
+        y = as_targets(val_data[1], len(x), "val_data")
+        return x, y.to(self.device)
+
+
+def _shuffled(x, y, batch_size, gen):
+    """The epoch's batches: all at once, or a fresh permutation cut up."""
+    n = len(x)
+    if batch_size is None or batch_size >= n:
+        yield x, y
+        return
+    order = torch.randperm(n, generator=gen).to(x.device)
+    for i in range(0, n, batch_size):
+        idx = order[i : i + batch_size]
+        yield x[idx], y[idx]
 
 
 def _draw_seed() -> int:

@@ -13,14 +13,15 @@ from functools import partial
 
 import numpy as np
 
-from asctools.numpy_lstm import NumpyLSTM
-from asctools.numpy_lstm_train import (
-    bptt_loss_and_gradients,
+from asctools._validate import check_choice
+from asctools.handmade.lstm import NumpyLSTM
+from asctools.handmade.rtrl import TruncatedRTRL
+from asctools.handmade.rtrl_full import FullRTRL
+from asctools.handmade.training import (
+    GRADIENT_METHODS,
     memory_task_data,
     train_memory_task,
 )
-from asctools.rtrl import TruncatedRTRL, rtrl_loss_and_gradients
-from asctools.rtrl_full import FullRTRL
 
 __all__ = [
     "fit_exponent",
@@ -28,11 +29,6 @@ __all__ = [
     "memory_vs_length",
     "time_per_step",
 ]
-
-GRADIENT_FNS = {
-    "bptt": bptt_loss_and_gradients,
-    "rtrl": rtrl_loss_and_gradients,
-}
 
 
 def fit_exponent(sizes, seconds):
@@ -64,7 +60,7 @@ def _step_fn(method, hidden_size, batch_size, rng):
 
         def bptt_step():
             model.step(x, h, h)
-            model._backward_step(h, h)
+            model.backward_step(h, h)
 
         return bptt_step
     learner = {"truncated": TruncatedRTRL, "full": FullRTRL}[method](model)
@@ -94,13 +90,9 @@ def time_per_step(
     dominated by NumPy's fixed cost per call, so the local slope at the
     large end is the better estimate of the asymptotic exponent.
     """
-    if method not in ("truncated", "full", "bptt"):
-        raise ValueError(
-            f"method must be 'truncated', 'full' or 'bptt', got {method!r}"
-        )
+    check_choice("method", method, ("truncated", "full", "bptt"))
     clocks = {"cpu": time.process_time, "wall": time.perf_counter}
-    if clock not in clocks:
-        raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
+    check_choice("clock", clock, clocks)
     rng = np.random.default_rng(seed)
     seconds = [
         _seconds_per_call(
@@ -153,7 +145,7 @@ def memory_vs_length(seq_lens, hidden_size=32, batch_size=32, seed=0):
     for t in seq_lens:
         model = NumpyLSTM(1, hidden_size, seed=rng)
         x, y = memory_task_data(batch_size, t, rng)
-        for name, fn in GRADIENT_FNS.items():
+        for name, fn in GRADIENT_METHODS.items():
             peak = _peak_bytes(partial(fn, model, x, y))
             out[f"{name}_bytes"].append(peak)
     return out
@@ -176,8 +168,7 @@ def longest_learnable_length(
     "n_sequences_seen", "seconds"}, ...], "longest"}`` (``longest`` is
     None if none was learned).
     """
-    if method not in GRADIENT_FNS:
-        raise ValueError(f"method must be 'bptt' or 'rtrl', got {method!r}")
+    check_choice("method", method, GRADIENT_METHODS)
     runs, longest = [], None
     for t in sorted(seq_lens):
         res = train_memory_task(

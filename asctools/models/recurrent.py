@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-
-import torch
+import torch.nn as tnn
 from torch import Tensor, nn
 
-__all__ = ["RecurrentModel"]
+import asctools.nn as asc_nn
+from asctools._validate import check_choice, check_int, check_real
+from asctools.models.init import orthogonal_recurrent_, set_gate_bias_
 
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # row blocks of weight_hh
+__all__ = ["KINDS", "RecurrentModel"]
+
+KINDS = ("rnn", "lstm", "gru")
+_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 class RecurrentModel(nn.Module):
@@ -52,12 +55,11 @@ class RecurrentModel(nn.Module):
             ("output_size", output_size),
             ("num_layers", num_layers),
         ):
-            _check_size(name, value)
-        layer_cls = _layer_class(kind, impl)
-        if init not in ("default", "orthogonal"):
-            raise ValueError(
-                f"init must be 'default' or 'orthogonal', got {init!r}"
-            )
+            check_int(name, value, 1)
+        check_choice("kind", kind, KINDS)
+        check_choice("impl", impl, ("torch", "asctools"))
+        check_choice("init", init, ("default", "orthogonal"))
+        layer_cls = getattr(tnn if impl == "torch" else asc_nn, _NAMES[kind])
         self.kind, self.impl = kind, impl
         self.input_size, self.hidden_size = input_size, hidden_size
         self.output_size, self.num_layers = output_size, num_layers
@@ -70,9 +72,14 @@ class RecurrentModel(nn.Module):
         )
         self.readout = nn.Linear(hidden_size, output_size)
         if init == "orthogonal":
-            self._orthogonal_hh()
+            orthogonal_recurrent_(self.rnn, kind)
         if forget_bias is not None:
-            self._set_forget_bias(forget_bias)
+            if kind != "lstm":
+                raise ValueError(
+                    f"forget_bias needs kind='lstm' (got kind={kind!r})"
+                )
+            check_real("forget_bias", forget_bias)
+            set_gate_bias_(self.rnn, "lstm", "f", forget_bias)
 
     def forward(self, x: Tensor, state=None):
         """``x`` (B, T, D) float → ``(y (B, T, K), state)``.
@@ -89,51 +96,3 @@ class RecurrentModel(nn.Module):
             )
         out, state = self.rnn(x, state)  # (B, T, H)
         return self.readout(out), state  # (B, T, K)
-
-    def _orthogonal_hh(self) -> None:
-        """Every gate block W_h* (H, H) of weight_hh_l* orthogonal."""
-        with torch.no_grad():
-            for name, p in self.rnn.named_parameters():
-                if name.startswith("weight_hh"):
-                    for block in p.chunk(_GATES[self.kind], dim=0):
-                        nn.init.orthogonal_(block)  # (H, H) view, in place
-
-    def _set_forget_bias(self, forget_bias) -> None:
-        if self.kind != "lstm":
-            raise ValueError(
-                f"forget_bias needs kind='lstm' (got kind={self.kind!r})"
-            )
-        if isinstance(forget_bias, bool) or not isinstance(
-            forget_bias, numbers.Real
-        ):
-            raise TypeError(
-                f"forget_bias must be a real number, got {forget_bias!r}"
-            )
-        h = self.hidden_size
-        with torch.no_grad():  # gate order i, f, g, o: f is rows H..2H
-            for name, p in self.rnn.named_parameters():
-                if name.startswith("bias_ih"):
-                    p[h : 2 * h] = float(forget_bias)
-                elif name.startswith("bias_hh"):
-                    p[h : 2 * h] = 0.0
-
-
-def _check_size(name, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-
-
-def _layer_class(kind, impl):
-    """``torch.nn.LSTM`` etc., or the from-scratch ``asctools.nn`` twin."""
-    names = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-    if kind not in names:
-        raise ValueError(f"kind must be 'lstm', 'rnn' or 'gru', got {kind!r}")
-    if impl == "torch":
-        return getattr(nn, names[kind])
-    if impl == "asctools":
-        import asctools.nn as asc_nn  # imported on use
-
-        return getattr(asc_nn, names[kind])
-    raise ValueError(f"impl must be 'torch' or 'asctools', got {impl!r}")

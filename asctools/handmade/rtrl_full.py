@@ -1,9 +1,10 @@
 """Full RTRL for the NumPy LSTM: the exact gradient, at O(H⁴) per step.
 
-Kept as the contrast to the truncated method of :mod:`asctools.rtrl`. The
-state is s = [c; h] (2H); the sensitivity P = ∂s(t)/∂θ over the gate
-parameters θ, one matrix M_g = [W_g | R_g | b_g] ``(H, K)`` per gate with
-K = D + H + 1, is stored as ``(B, 2H, G, H, K)`` and updated by
+Kept as the contrast to the truncated method of
+:mod:`asctools.handmade.rtrl`. The state is s = [c; h] (2H); the
+sensitivity P = ∂s(t)/∂θ over the gate parameters θ, one matrix
+M_g = [W_g | R_g | b_g] ``(H, K)`` per gate with K = D + H + 1, is
+stored as ``(B, 2H, G, H, K)`` and updated by
 
     P(t) = J(t) P(t−1) + ∂s(t)/∂θ|_immediate,   J = ∂s(t)/∂s(t−1) (2H × 2H),
 
@@ -15,7 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from asctools.rtrl import _cell_coefficients, _gates_step, run_forward_mode
+from asctools.handmade.rtrl import (
+    cell_coefficients,
+    cell_step,
+    run_forward_mode,
+)
 
 __all__ = ["FullRTRL", "full_rtrl_loss_and_gradients"]
 
@@ -58,8 +63,8 @@ class FullRTRL:
     def step(self, x_t):
         """Advance state and P by one step; return h ``(B, H)``."""
         h_prev, c_prev = self.h, self.c
-        a, f, self.c, tc = _gates_step(self.model, x_t, h_prev, c_prev)
-        q = _cell_coefficients(a, c_prev)
+        a, f, self.c, tc = cell_step(self.model, x_t, h_prev, c_prev)
+        q = cell_coefficients(a, c_prev)
         J, dhdc, ds_o = self._jacobian(a, q, f, tc)
         u = np.concatenate(  # u = [x; h(t−1); 1], (B, K)
             [x_t, h_prev, np.ones((len(x_t), 1), x_t.dtype)], axis=1

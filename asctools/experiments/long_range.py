@@ -1,43 +1,26 @@
 """Long-range experiments: train RNN, LSTM and GRU on the memory tasks.
 
 :func:`run_task` trains one ``RecurrentModel`` (torch's fused layers) on
-fresh batches of a task and tests it every ``eval_every`` steps on
-sequences it never saw; it stops once the test metric is below the task's
-threshold, or when ``max_sequences`` training sequences are used up.
-:func:`length_sweep` repeats that over models, lengths and seeds. Both
-return plain data (:class:`TaskResult`): the test metric against the
-number of training sequences seen, the sequences needed to reach the
-threshold, the trivial baseline. Everything is seeded.
-
-Tasks (generators in :mod:`asctools.dataset`), metric and threshold:
-
-* ``"first_element"``: test *error rate* (1 − accuracy) at the last step;
-  solved below 0.01; baseline 0.5.
-* ``"adding"`` (the modern variant): test MSE at the last step; solved
-  below 0.01; baseline 1/6.
-* ``"copy"`` (8 symbols, 10 to recall): test cross-entropy per step over
-  all ``seq_len + 20`` steps; solved below a tenth of the baseline
-  ``10·ln 8 / (seq_len + 20)``.
+fresh batches of a task (:mod:`asctools.experiments.tasks`) and tests it
+every ``eval_every`` steps on sequences it never saw; it stops once the
+test metric is below the task's threshold, or when ``max_sequences``
+training sequences are used up. :func:`length_sweep` repeats that over
+models, lengths and seeds. Both return plain data (:class:`TaskResult`):
+the test metric against the number of training sequences seen, the
+sequences needed to reach the threshold, the trivial baseline. Seeds
+follow :mod:`asctools.experiments.driver`'s rule.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
-import torch
-from torch import nn
-
-from asctools.dataset import (
-    adding_problem,
-    copy_task,
-    first_element_task,
-    trivial_baseline,
-)
-from asctools.models import RecurrentModel
-from asctools.rnn_trainer import RNNTrainer
+from asctools._validate import check_choice, check_int, check_seed
+from asctools.experiments.driver import test_seed, train_fresh
+from asctools.experiments.tasks import TASKS, task_spec
+from asctools.models import KINDS, RecurrentModel
 from asctools.utils import set_seed
 
 __all__ = [
@@ -49,48 +32,6 @@ __all__ = [
     "run_task",
     "length_sweep",
 ]
-
-KINDS = ("rnn", "lstm", "gru")
-TEST_SEED = 10**9  # test sets use TEST_SEED + seed; training batches are
-TRAIN_SEED = 10**6  # seeded TRAIN_SEED·(seed + 1) + step: never the same
-
-
-@dataclass(frozen=True)
-class _Task:
-    """How to make data for a task and how to score a model on it."""
-
-    input_size: int
-    output_size: int
-    criterion: nn.Module
-    metric: str  # what ``TaskResult.test_metric`` holds
-    threshold: float  # solved when the test metric is below this
-    baseline: float  # the metric of the best memoryless model
-    make: object  # (n_samples, seed) -> (x, y)
-
-
-def _task(task: str, seq_len: int) -> _Task:
-    """The task's sizes, criterion, metric, threshold and generator."""
-    if task == "first_element":
-        return _Task(
-            1, 2, nn.CrossEntropyLoss(), "test error rate", 0.01,
-            1 - trivial_baseline(task),  # error of guessing: 0.5
-            lambda n, seed: first_element_task(n, seq_len, seed=seed),
-        )  # fmt: skip
-    if task == "adding":
-        return _Task(
-            2, 1, nn.MSELoss(), "test MSE", 0.01, trivial_baseline(task),
-            lambda n, seed: adding_problem(n, seq_len, seed=seed),
-        )  # fmt: skip
-    if task == "copy":
-        base = trivial_baseline("copy", seq_len)  # 10·ln 8/(T + 20)
-        return _Task(
-            10, 10, nn.CrossEntropyLoss(), "test cross-entropy",
-            base / 10, base, lambda n, seed: copy_task(n, seq_len, seed=seed),
-        )  # fmt: skip
-    raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-
-
-TASKS = ("first_element", "adding", "copy")
 
 
 @dataclass
@@ -166,40 +107,30 @@ def run_task(
         spec.input_size, hidden_size, spec.output_size, kind=kind,
         forget_bias=forget_bias,
     )  # fmt: skip
-    trainer = RNNTrainer(model, device=device)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    test = spec.make(n_test, TEST_SEED + seed)
+    test = spec.make(n_test, test_seed(seed))
     result = TaskResult(task, kind, seq_len, seed, spec.metric,
                         spec.baseline, spec.threshold)  # fmt: skip
-    n_steps = max_sequences // batch_size
+
+    def on_eval(trainer):
+        """Test the model; note when it is first solved; True = stop."""
+        loss, acc = trainer.evaluate(*test, criterion=spec.criterion)
+        value, seen = spec.score(loss, acc), trainer.history["sequences"][-1]
+        result.sequences.append(seen)
+        result.test_metric.append(value)
+        result.train_loss.append(trainer.history["loss"][-1])
+        if result.solved_at is None and value < spec.threshold:
+            result.solved_at = seen
+        return stop_when_solved and result.solved_at is not None
+
     start = time.perf_counter()
-    for first in range(0, n_steps, eval_every):
-        steps = min(eval_every, n_steps - first)
-        offset = TRAIN_SEED * (seed + 1) + first
-
-        def batch(step, offset=offset):
-            return spec.make(batch_size, offset + step)
-
-        losses = trainer.train_stream(
-            batch, steps, criterion=spec.criterion, optimizer=opt,
-            clip_grad_norm=1.0, eval_every=steps, show_progress=False,
-        )  # fmt: skip
-        _record(result, trainer, spec, test, (first + steps) * batch_size)
-        result.train_loss.append(losses[-1])
-        if stop_when_solved and result.solved_at is not None:
-            break
+    train_fresh(
+        model, spec.make, max_sequences // batch_size, seed=seed,
+        batch_size=batch_size, eval_every=eval_every, device=device,
+        criterion=spec.criterion, learning_rate=learning_rate,
+        clip_grad_norm=1.0, on_eval=on_eval,
+    )  # fmt: skip
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _record(result, trainer, spec, test, seen) -> None:
-    """Test the model; append the metric; note when it is first solved."""
-    loss, acc = trainer.evaluate(*test, criterion=spec.criterion)
-    value = 1.0 - acc if result.task == "first_element" else loss
-    result.sequences.append(seen)
-    result.test_metric.append(value)
-    if result.solved_at is None and value < spec.threshold:
-        result.solved_at = seen
 
 
 BUILD_SWEEP = {"lengths": (10, 30, 100), "seeds": (0,)}
@@ -242,25 +173,18 @@ def length_sweep(
 
 
 def _checked(task, kind, seq_len, max_sequences, batch_size, eval_every,
-             n_test, seed) -> _Task:  # fmt: skip
+             n_test, seed):  # fmt: skip
     """Check run_task's arguments; return the task's spec."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    for name, value, low in (
-        ("seq_len", seq_len, 2),
-        ("batch_size", batch_size, 1),
-        ("eval_every", eval_every, 1),
-        ("n_test", n_test, 1),
-        ("seed", seed, 0),
-        ("max_sequences", max_sequences, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
-    if max_sequences < batch_size:
+    check_choice("kind", kind, KINDS)
+    check_choice("task", task, TASKS)
+    check_int("seq_len", seq_len, 2)
+    check_int("eval_every", eval_every, 1)
+    check_int("n_test", n_test, 1)
+    check_seed("seed", seed, allow_none=False)
+    batch_size = check_int("batch_size", batch_size, 1)
+    if check_int("max_sequences", max_sequences, 1) < batch_size:
         raise ValueError(
             f"max_sequences must be >= batch_size ({batch_size}), got "
             f"{max_sequences}"
         )
-    return _task(task, seq_len)
+    return task_spec(task, seq_len)
