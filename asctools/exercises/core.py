@@ -333,8 +333,14 @@ class Exercise:
         parts = [code] + [_source(f, self.name) for f in self.helpers]
         if self.demo_fn is not None:
             parts.append(_source(self.demo_fn, self.name))
+        # helpers and demo call the reference by the reader's name too
+        own = getattr(self.solution_fn, "__name__", self.name)
+        text = re.sub(
+            rf"\b{re.escape(own)}\b",
+            self.name,
+            "\n\n\n".join(p.rstrip() for p in parts),
+        )
         title = f"Solution: {self.title}"
-        text = "\n\n\n".join(p.rstrip() for p in parts)
         note = Note("solution", title, self.explanation, text)
         note.show()
         return note
