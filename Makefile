@@ -22,8 +22,8 @@ BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHE
 
 # The execution cache is keyed on cell source only; a change to the package
 # or the requirements must re-execute the chapters, so it keys the cache too.
-CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py)) \
-	pyproject.toml requirements.txt
+CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py \
+	asctools/results/*.json)) pyproject.toml requirements.txt
 
 # MathJax 3 is served from the site itself (npm's `mathjax` package, copied
 # into _static/mathjax/, where _config.yml's mathjax_path points), so pages
@@ -33,13 +33,14 @@ MATHJAX_NPM := _build/mathjax-$(MATHJAX_VERSION)
 MATHJAX := $(MATHJAX_NPM)/node_modules/mathjax/es5
 
 .PHONY: help install book test lint format notebooks bench clean \
-	browser-deps
+	browser-deps experiments
 
 help:
 	@echo "make book   build the book into _build/html"
 	@echo "make test   lint + notebook check + book build + all tests"
 	@echo "make notebooks  regenerate the chapters' Colab twins (.ipynb)"
 	@echo "make bench  write the performance report (benchmarks/results/)"
+	@echo "make experiments  recompute the results store (asctools/results/)"
 
 $(STAMP): pyproject.toml requirements.txt $(TORCH_CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +92,14 @@ browser-deps:
 	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	    else echo "no /usr/bin/chromium, not root: browser tests skip"; fi; \
 	fi
+
+# The long multi-seed grids the book renders from: one JSON file per
+# experiment in asctools/results/, with provenance. Worker processes with
+# one torch thread each, as many as there are cores (2 here: about an hour).
+experiments: $(STAMP)
+	$(BIN)/python -m asctools.experiments --workers $(WORKERS)
+
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/report.py

@@ -452,3 +452,49 @@ def test_adding_ratio_trains():
     assert res.ratio == pytest.approx(gf.grad_ratio(res.norms))
     with pytest.raises(ValueError):
         xp.adding_ratio(train_steps=-1)
+
+
+# ------------------------------------------------------------ gate trace
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gate_trace_rebuilds_torch_nn_states(kind):
+    torch.manual_seed(0)
+    layer = LAYERS[kind](D, H, num_layers=2, batch_first=True)
+    x = torch.randn(B, T, D)
+    out, _ = layer(x)
+    for k in (0, 1):
+        tr = gf.gate_trace(layer, x, layer=k)
+        g = {n: torch.from_numpy(v) for n, v in tr.gates.items()}
+        h = torch.zeros(B, H, dtype=torch.float64)
+        c = torch.zeros(B, H, dtype=torch.float64)
+        for t in range(T):  # the gate equations, with the traced gates
+            if kind == "lstm":
+                c = g["f"][:, t] * c + g["i"][:, t] * g["g"][:, t]
+                h = g["o"][:, t] * torch.tanh(c)
+                np.testing.assert_allclose(tr.c[:, t], c.numpy(), atol=1e-6)
+            else:
+                h = (1 - g["z"][:, t]) * g["n"][:, t] + g["z"][:, t] * h
+            np.testing.assert_allclose(tr.h[:, t], h.numpy(), atol=1e-6)
+    np.testing.assert_allclose(tr.h, out.detach().double().numpy(), atol=1e-6)
+    keep = g["f" if kind == "lstm" else "z"].numpy()
+    np.testing.assert_allclose(tr.time_constant(), 1 / (1 - keep))
+
+
+def test_gate_trace_saturation_and_errors():
+    model = RecurrentModel(D, H, 2, kind="lstm", forget_bias=5.0)
+    tr = gf.gate_trace(model, torch.randn(B, T, D))
+    sat = tr.saturated(threshold=0.5)
+    brute = [
+        np.mean([1 - np.tanh(v) ** 2 < 0.5 for v in tr.c[:, t].ravel()])
+        for t in range(T)
+    ]
+    np.testing.assert_allclose(sat, brute)
+    assert tr.pred.shape == (B, T, 2)
+    with pytest.raises(ValueError, match="LSTM or a GRU"):
+        gf.gate_trace(make_layer("rnn"), data()[0])
+    with pytest.raises(ValueError, match="layer"):
+        gf.gate_trace(model, torch.randn(B, T, D), layer=1)
+    gru = gf.gate_trace(
+        LAYERS["gru"](D, H, batch_first=True), torch.randn(B, T, D)
+    )
+    with pytest.raises(ValueError, match="LSTM"):
+        gru.saturated()

@@ -1,8 +1,13 @@
 """How the starting gate biases decide what a gated network can learn.
 
-:func:`forget_bias_runs` trains LSTMs that differ only in their starting
-forget-gate bias on the first-element task; :func:`steps_to_learn` reads
-off when each learning curve crossed a threshold.
+:data:`INITS` names the initialisations the long-range experiments
+compare: torch's default, a forget bias of 1 (Jozefowicz et al. 2015) or
+3, a forget bias of 3 with the input gates closed at −3 (the remedy of
+Hochreiter & Schmidhuber 1997 against internal state drift), and chrono
+(Tallec & Ollivier 2018). :func:`forget_bias_runs` trains LSTMs that
+differ only in their starting forget-gate bias on the first-element task;
+:func:`steps_to_learn` reads off when each learning curve crossed a
+threshold.
 """
 
 from __future__ import annotations
@@ -10,13 +15,19 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from asctools._validate import check_int, is_real
+from asctools._validate import check_choice, check_int, is_real
 from asctools.dataset import first_element_task
 from asctools.experiments.driver import train_fresh
 from asctools.models import RecurrentModel
 from asctools.utils import set_seed
 
-__all__ = ["forget_bias_runs", "steps_to_learn"]
+__all__ = [
+    "INITS",
+    "INITS_OF",
+    "forget_bias_runs",
+    "init_kwargs",
+    "steps_to_learn",
+]
 
 
 def forget_bias_runs(
@@ -77,3 +88,34 @@ def steps_to_learn(losses, threshold=0.1, window=10) -> int | None:
     running = np.convolve(arr, np.ones(w) / w, mode="valid")  # (n − w + 1,)
     below = np.flatnonzero(running < threshold)
     return int(below[0]) + w if below.size else None
+
+
+# name -> (label, RecurrentModel keyword arguments for a task of length T)
+INITS = {
+    "default": ("torch's default", lambda t: {}),
+    "forget1": ("forget bias 1", lambda t: {"forget_bias": 1.0}),
+    "forget3": ("forget bias 3", lambda t: {"forget_bias": 3.0}),
+    "forget3+input-3": (
+        "forget bias 3, input bias −3",
+        lambda t: {"forget_bias": 3.0, "input_bias": -3.0},
+    ),
+    "chrono": ("chrono", lambda t: {"chrono": t}),
+}
+INITS_OF = {  # the initialisations each kind of network has
+    "rnn": ("default",),
+    "lstm": tuple(INITS),
+    "gru": ("default", "chrono"),
+}
+
+
+def init_kwargs(init: str, kind: str, seq_len: int) -> dict:
+    """``RecurrentModel`` keyword arguments of initialisation ``init``
+    (a key of :data:`INITS`) for a ``kind`` network on lags up to
+    ``seq_len``; chrono prepares for T_max = ``seq_len``."""
+    check_choice("init", init, INITS)
+    if init not in INITS_OF[kind]:
+        raise ValueError(
+            f"init {init!r} is not defined for kind {kind!r}; it has "
+            f"{INITS_OF[kind]}"
+        )
+    return INITS[init][1](seq_len)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from asctools._validate import check_choice, check_int, check_seed
 from asctools.experiments.driver import test_seed, train_fresh
+from asctools.experiments.initialisation import init_kwargs
 from asctools.experiments.tasks import TASKS, task_spec
 from asctools.models import KINDS, RecurrentModel
 from asctools.utils import set_seed
@@ -57,11 +58,21 @@ class TaskResult:
     train_loss: list[float] = field(default_factory=list)
     solved_at: int | None = None
     seconds: float = 0.0
+    init: str = "default"
+    budget: int = 0
+    model: object = field(default=None, repr=False, compare=False)
 
     @property
     def final(self) -> float:
         """The last test metric (NaN before any evaluation)."""
         return self.test_metric[-1] if self.test_metric else math.nan
+
+    def record(self) -> dict:
+        """The run as plain JSON data (the results store's format)."""
+        keys = ("task", "kind", "init", "seq_len", "seed", "budget",
+                "solved_at", "sequences", "test_metric", "train_loss",
+                "metric", "baseline", "threshold", "seconds")  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
 
 
 def run_task(
@@ -76,9 +87,11 @@ def run_task(
     eval_every=25,
     n_test=500,
     stop_when_solved=True,
+    init="default",
     forget_bias=None,
     seed=0,
     device=None,
+    keep_model=False,
 ) -> TaskResult:
     """Train a ``RecurrentModel(kind=kind)`` on fresh batches of ``task``.
 
@@ -93,23 +106,30 @@ def run_task(
         seq_len: the task's T (the distance to remember over).
         max_sequences: the training budget in sequences (≥ batch_size).
         stop_when_solved: stop at the first test below the threshold.
-        forget_bias: LSTM only: the forget gate's starting bias (None =
-            torch's default init, b_f ~ U(−2/√H, 2/√H)).
+        init: a key of :data:`asctools.experiments.initialisation.INITS`
+            (chrono prepares for T_max = ``seq_len``).
+        forget_bias: LSTM only: the forget gate's starting bias on top of
+            ``init="default"`` (None = torch's default init, b_f drawn
+            from U(−2/√H, 2/√H)).
         device: where to train (None = :func:`asctools.get_device`).
+        keep_model: keep the trained model in ``result.model``.
 
     Returns:
         A :class:`TaskResult`.
     """
     spec = _checked(task, kind, seq_len, max_sequences, batch_size,
                     eval_every, n_test, seed)  # fmt: skip
+    gates = init_kwargs(init, kind, seq_len)
+    if forget_bias is not None:
+        gates = {**gates, "forget_bias": forget_bias}
     set_seed(seed)
     model = RecurrentModel(
-        spec.input_size, hidden_size, spec.output_size, kind=kind,
-        forget_bias=forget_bias,
-    )  # fmt: skip
+        spec.input_size, hidden_size, spec.output_size, kind=kind, **gates
+    )
     test = spec.make(n_test, test_seed(seed))
     result = TaskResult(task, kind, seq_len, seed, spec.metric,
-                        spec.baseline, spec.threshold)  # fmt: skip
+                        spec.baseline, spec.threshold, init=init,
+                        budget=max_sequences)  # fmt: skip
 
     def on_eval(trainer):
         """Test the model; note when it is first solved; True = stop."""
@@ -130,6 +150,7 @@ def run_task(
         clip_grad_norm=1.0, on_eval=on_eval,
     )  # fmt: skip
     result.seconds = time.perf_counter() - start
+    result.model = model.cpu().eval() if keep_model else None
     return result
 
 

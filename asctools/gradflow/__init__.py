@@ -6,6 +6,8 @@
   :func:`relative_grad_norms` divide by ‖∂L/∂h_T‖.
 * :func:`rnn_jacobian_norms`: ‖∂h_t/∂h_k‖ against t − k with the bound
   (γ σ_max)^(t−k); :func:`spectrum` of W_hh.
+* :func:`gate_trace`: the gates, states and predictions of an LSTM or GRU
+  at every step (heat-maps, time constants, saturation).
 * :func:`cliff_surface`: the loss surface of a one-unit RNN.
 * :func:`unroll`: every state of a model, the instruments' one view of it.
 
@@ -15,6 +17,7 @@ these results in :mod:`asctools.plots`.
 """
 
 from asctools.gradflow.cliff import CliffSurface, cliff_surface, one_unit_loss
+from asctools.gradflow.gates import GateTrace, gate_trace
 from asctools.gradflow.jacobian import (
     GAMMA,
     JacobianNorms,
@@ -35,11 +38,13 @@ from asctools.gradflow.unroll import Unrolled, layer_kind, unroll, unroll_layer
 __all__ = [
     "GAMMA",
     "CliffSurface",
+    "GateTrace",
     "GradNorms",
     "JacobianNorms",
     "Spectrum",
     "Unrolled",
     "cliff_surface",
+    "gate_trace",
     "grad_ratio",
     "hidden_grad_norms",
     "jacobian_product_norms",

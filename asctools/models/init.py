@@ -14,7 +14,13 @@ from torch import nn
 
 from asctools._validate import check_real
 
-__all__ = ["GATES", "gate_rows", "orthogonal_recurrent_", "set_gate_bias_"]
+__all__ = [
+    "GATES",
+    "chrono_",
+    "gate_rows",
+    "orthogonal_recurrent_",
+    "set_gate_bias_",
+]
 
 # kind -> gate names in torch.nn's order (row blocks of weight_hh)
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -71,3 +77,29 @@ def set_gate_bias_(rnn: nn.Module, kind: str, gate: str, value) -> None:
             bias_ih = rnn.get_parameter("bias_ih" + suffix)
             rnn.get_parameter("bias_hh" + suffix)[rows] = 0.0
             bias_ih[rows] = value
+
+
+def chrono_(rnn: nn.Module, kind: str, t_max, generator=None) -> None:
+    """Chrono initialisation (Tallec & Ollivier 2018) for lags up to t_max.
+
+    LSTM: b_f ~ log U(1, t_max − 1) per unit and b_i = −b_f. A forget gate
+    σ(b_f) keeps a stored value for about 1 / (1 − σ(b_f)) = 1 + e^(b_f)
+    steps, so the units' time constants spread uniformly over [2, t_max];
+    the input gate starts closed where the forget gate starts open, so a
+    cell that holds its value does not add the cell input's bias at every
+    step ("internal state drift", Hochreiter & Schmidhuber 1997).
+    GRU, whose update gate z keeps the state (h' = (1 − z) n + z h):
+    b_z ~ log U(1, t_max − 1), the same spread of time constants.
+    ``generator``: a ``torch.Generator`` (None: torch's global one).
+    """
+    if kind not in ("lstm", "gru"):
+        raise ValueError(f"chrono needs kind 'lstm' or 'gru', got {kind!r}")
+    t_max = check_real("chrono's t_max", t_max, 2, strict=True)
+    h = rnn.get_parameter("weight_hh" + _layers(rnn)[0]).shape[1]
+    u = torch.rand(h, generator=generator, dtype=torch.float64)
+    bias = torch.log(1 + u * (t_max - 2)).float()  # log U(1, t_max − 1)
+    if kind == "lstm":
+        set_gate_bias_(rnn, "lstm", "f", bias)
+        set_gate_bias_(rnn, "lstm", "i", -bias)
+    else:
+        set_gate_bias_(rnn, "gru", "z", bias)

@@ -7,7 +7,11 @@ from torch import Tensor, nn
 
 import asctools.nn as asc_nn
 from asctools._validate import check_choice, check_int, check_real
-from asctools.models.init import orthogonal_recurrent_, set_gate_bias_
+from asctools.models.init import (
+    chrono_,
+    orthogonal_recurrent_,
+    set_gate_bias_,
+)
 
 __all__ = ["KINDS", "RecurrentModel"]
 
@@ -27,6 +31,13 @@ class RecurrentModel(nn.Module):
         forget_bias: for ``kind="lstm"`` only: the starting forget-gate
             bias ``b_if + b_hf`` of every layer (``bias_ih[H:2H] =
             forget_bias``, ``bias_hh[H:2H] = 0``); None keeps the default.
+        input_bias: for ``kind="lstm"`` only: the starting input-gate bias
+            ``b_ii + b_hi`` (Hochreiter & Schmidhuber 1997 start input
+            gates closed, at −3 and −6, against internal state drift).
+        chrono: None, or the longest lag T_max to prepare for: chrono
+            initialisation (:func:`asctools.models.init.chrono_`) of an
+            LSTM's forget and input gates or a GRU's update gate, drawn
+            from torch's global generator after the weights.
         init: ``"default"`` (torch.nn's U(−1/√H, 1/√H)) or
             ``"orthogonal"``: each gate's (H, H) block of every
             ``weight_hh_l*`` is a random orthogonal matrix, so the
@@ -47,6 +58,8 @@ class RecurrentModel(nn.Module):
         dropout=0.0,
         forget_bias=None,
         init="default",
+        input_bias=None,
+        chrono=None,
     ):
         super().__init__()
         for name, value in (
@@ -73,13 +86,23 @@ class RecurrentModel(nn.Module):
         self.readout = nn.Linear(hidden_size, output_size)
         if init == "orthogonal":
             orthogonal_recurrent_(self.rnn, kind)
-        if forget_bias is not None:
+        for name, value in (("forget_bias", forget_bias),
+                            ("input_bias", input_bias)):  # fmt: skip
+            if value is None:
+                continue
             if kind != "lstm":
                 raise ValueError(
-                    f"forget_bias needs kind='lstm' (got kind={kind!r})"
+                    f"{name} needs kind='lstm' (got kind={kind!r})"
                 )
-            check_real("forget_bias", forget_bias)
-            set_gate_bias_(self.rnn, "lstm", "f", forget_bias)
+            check_real(name, value)
+            set_gate_bias_(self.rnn, "lstm", name[0], value)  # "f" or "i"
+        if chrono is not None:
+            if forget_bias is not None or input_bias is not None:
+                raise ValueError(
+                    "chrono sets the gate biases itself: pass chrono or "
+                    "forget_bias/input_bias, not both"
+                )
+            chrono_(self.rnn, kind, chrono)
 
     def forward(self, x: Tensor, state=None):
         """``x`` (B, T, D) float → ``(y (B, T, K), state)``.

@@ -26,6 +26,8 @@ __all__ = [
     "rnn_step",
     "lstm_step",
     "gru_step",
+    "lstm_gates",
+    "gru_gates",
     "rnn_cell",
     "lstm_cell",
     "gru_cell",
@@ -63,15 +65,34 @@ def lstm_step(
     path ∂c'/∂c = diag(f), with no weight matrix and no squashing derivative,
     so when the forget gate stays near 1 the gradient survives many steps.
     """
-    gates = xw + F.linear(h, weight_hh, bias_hh)  # (B, 4H)
-    i, f, g, o = gates.chunk(4, dim=-1)  # four contiguous (B, H) blocks
+    i, f, g, o = lstm_gates(xw + F.linear(h, weight_hh, bias_hh))
+    c_next = f * c + i * g  # c' = f ⊙ c + i ⊙ g
+    h_next = o * torch.tanh(c_next)  # h' = o ⊙ tanh(c')
+    return h_next, c_next
+
+
+def lstm_gates(pre: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(i, f, g, o)`` from the pre-activations ``pre`` (..., 4H)."""
+    i, f, g, o = pre.chunk(4, dim=-1)  # four contiguous (..., H) blocks
     i = torch.sigmoid(i)  # input gate   i = σ(W_ii x + b_ii + W_hi h + b_hi)
     f = torch.sigmoid(f)  # forget gate  f = σ(W_if x + b_if + W_hf h + b_hf)
     g = torch.tanh(g)  # candidate    g = tanh(W_ig x + b_ig + W_hg h + b_hg)
     o = torch.sigmoid(o)  # output gate  o = σ(W_io x + b_io + W_ho h + b_ho)
-    c_next = f * c + i * g  # c' = f ⊙ c + i ⊙ g
-    h_next = o * torch.tanh(c_next)  # h' = o ⊙ tanh(c')
-    return h_next, c_next
+    return i, f, g, o
+
+
+def gru_gates(xw: Tensor, hw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(r, z, n)`` from ``xw`` = W_i x + b_i and ``hw`` = W_h h + b_h,
+    each (..., 3H)."""
+    x_r, x_z, x_n = xw.chunk(3, dim=-1)
+    h_r, h_z, h_n = hw.chunk(3, dim=-1)
+    # reset gate   r = σ(W_ir x + b_ir + W_hr h + b_hr)
+    r = torch.sigmoid(x_r + h_r)
+    # update gate  z = σ(W_iz x + b_iz + W_hz h + b_hz)
+    z = torch.sigmoid(x_z + h_z)
+    # candidate    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    n = torch.tanh(x_n + r * h_n)
+    return r, z, n
 
 
 def gru_step(
@@ -81,15 +102,7 @@ def gru_step(
     bias_hh: Tensor | None = None,
 ) -> Tensor:
     """GRU step (PyTorch's variant: r multiplies W_hn h + b_hn)."""
-    hw = F.linear(h, weight_hh, bias_hh)  # (B, 3H)
-    x_r, x_z, x_n = xw.chunk(3, dim=-1)
-    h_r, h_z, h_n = hw.chunk(3, dim=-1)
-    # reset gate   r = σ(W_ir x + b_ir + W_hr h + b_hr)
-    r = torch.sigmoid(x_r + h_r)
-    # update gate  z = σ(W_iz x + b_iz + W_hz h + b_hz)
-    z = torch.sigmoid(x_z + h_z)
-    # candidate    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-    n = torch.tanh(x_n + r * h_n)
+    _, z, n = gru_gates(xw, F.linear(h, weight_hh, bias_hh))  # (B, H) each
     return (1 - z) * n + z * h  # h' = (1 − z) ⊙ n + z ⊙ h
 
 

@@ -1,0 +1,101 @@
+"""Run experiments of the catalogue into the results store, in parallel.
+
+``python -m asctools.experiments`` (``make experiments``) runs every
+experiment of :data:`asctools.experiments.catalogue.EXPERIMENTS`;
+``python -m asctools.experiments long_range copy`` runs the named ones,
+``--list`` lists them. Runs go to worker processes with one torch thread
+each (small recurrent networks run fastest that way, and two workers use
+the two cores of the course machines); every run is seeded by its own
+configuration, so the numbers do not depend on which worker ran it or in
+which order. The device is the CPU unless ``--device`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from multiprocessing import get_context
+
+import torch
+
+from asctools.experiments.catalogue import EXPERIMENTS
+from asctools.experiments.store import provenance, save
+from asctools.utils import get_device, progress_bar
+
+__all__ = ["main", "run_experiment"]
+
+
+def _one(job):
+    """Run one configuration of one experiment (in a worker process)."""
+    name, index, config, device = job
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    record = EXPERIMENTS[name].run(config, device)
+    record.setdefault("seconds", round(time.perf_counter() - start, 2))
+    return name, index, record
+
+
+def run_experiment(names, workers=2, device="cpu", folder=None, echo=print):
+    """Run the named experiments; write each one's file; return the paths.
+
+    The jobs of all named experiments share one pool, the most expensive
+    first, so both workers stay busy to the end.
+    """
+    device = str(get_device(device))
+    jobs = [
+        (name, i, config, device)
+        for name in names
+        for i, config in enumerate(EXPERIMENTS[name].configs())
+    ]
+    jobs.sort(key=lambda j: -EXPERIMENTS[j[0]].cost(j[2]))
+    runs = {name: [None] * sum(j[0] == name for j in jobs) for name in names}
+    start = time.perf_counter()
+    with (
+        get_context("spawn").Pool(workers) as pool,
+        progress_bar(total=len(jobs), unit="run", desc="experiments") as bar,
+    ):
+        for name, index, record in pool.imap_unordered(_one, jobs):
+            runs[name][index] = record
+            bar.update(1)
+    seconds = time.perf_counter() - start
+    command = "python -m asctools.experiments " + " ".join(names)
+    paths = []
+    for name in names:
+        spent = sum(r["seconds"] for r in runs[name])
+        prov = provenance(command, spent, workers, device)
+        prov["wall_seconds_all"] = round(seconds, 1)
+        exp = EXPERIMENTS[name]
+        paths.append(save(name, exp.description, runs[name], prov, folder))
+        echo(f"{name}: {len(runs[name])} runs, {spent:.0f} s of compute")
+    echo(f"wall time {seconds / 60:.1f} min on {workers} workers")
+    return paths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m asctools.experiments",
+        description="Recompute stored experiments (asctools/results/).",
+    )
+    parser.add_argument("names", nargs="*", help="experiments (default all)")
+    parser.add_argument("--list", action="store_true", help="list them")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=None, help="folder (default store)")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, exp in EXPERIMENTS.items():
+            print(f"{name:>16}: {len(exp.configs()):4d} runs  "
+                  f"{exp.description}")  # fmt: skip
+        return 0
+    unknown = sorted(set(args.names) - set(EXPERIMENTS))
+    if unknown:
+        parser.error(f"unknown experiments {unknown}; see --list")
+    names = args.names or list(EXPERIMENTS)
+    run_experiment(names, args.workers, args.device, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
