@@ -26,8 +26,8 @@ LAYERS = [
     ("nn", "dataset"),
     ("models", "handmade"),
     ("rnn_trainer", "gradflow"),
-    ("plots",),
     ("experiments",),
+    ("plots",),
     ("exercises",),
 ]
 # old import paths kept for readers' code (README lists them): they

@@ -8,7 +8,7 @@ script can save it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 
 from asctools.gradflow import relative_grad_norms
+from asctools.plots.axes import fig_ax, mapping
 
 __all__ = [
     "plot_grad_norms",
@@ -27,30 +28,16 @@ __all__ = [
 ]
 
 
-def _fig_ax(ax, figsize=(6.0, 3.8)):
-    if ax is None:
-        return plt.subplots(figsize=figsize, layout="constrained")
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax)}")
-    return ax.figure, ax
-
-
-def _mapping(name, value):
-    if not isinstance(value, Mapping) or not value:
-        raise TypeError(f"{name} must be a non-empty dict {{label: ...}}")
-    return value
-
-
 def plot_grad_norms(results, which="h", relative=False, ax=None):
     """‖∂L/∂h_t‖ against t, log y, one curve per entry of ``results``.
 
     results: {label: GradNorms}. which: "h" or "c" (cell state).
     relative: divide each curve by its value at t = T.
     """
-    results = _mapping("results", results)
+    results = mapping("results", results)
     if which not in ("h", "c"):
         raise ValueError(f"which must be 'h' or 'c', got {which!r}")
-    fig, ax = _fig_ax(ax)
+    fig, ax = fig_ax(ax)
     for label, res in results.items():
         y = res.grad_h_norm if which == "h" else res.grad_c_norm
         if y is None:
@@ -72,7 +59,7 @@ def plot_jacobian_norms(result, stat="median", ax=None):
     the bound (γσ_max)^(t−k) and ρ^(t−k) dashed. result: JacobianNorms."""
     if stat not in ("median", "mean"):
         raise ValueError(f"stat must be 'median' or 'mean', got {stat!r}")
-    fig, ax = _fig_ax(ax)
+    fig, ax = fig_ax(ax)
     y = result.norm_median if stat == "median" else result.norm_mean
     ax.semilogy(
         result.lag,
@@ -149,7 +136,7 @@ def plot_spectrum(spec, axes=None):
 def plot_clipping(runs, ax=None):
     """Pre-clip global gradient norm per step, with and without clipping
     (log y), and the clip threshold. runs: ClippingRuns."""
-    fig, ax = _fig_ax(ax)
+    fig, ax = fig_ax(ax)
     for name, run in (
         ("no clipping", runs.unclipped),
         ("clipping", runs.clipped),
@@ -181,7 +168,7 @@ def plot_clipping(runs, ax=None):
 def plot_cliff(surface, ax=None):
     """The one-unit RNN's loss over (w, b), log colour. surface:
     CliffSurface."""
-    fig, ax = _fig_ax(ax, figsize=(5.5, 4.2))
+    fig, ax = fig_ax(ax, figsize=(5.5, 4.2))
     loss = surface.loss
     floor = max(float(loss[loss > 0].min()), 1e-8 * float(loss.max()))
     mesh = ax.pcolormesh(
@@ -210,8 +197,8 @@ def plot_learning_curve(
 ):
     """Loss (or accuracy) curves, one per entry, and the trivial baseline
     as a labelled horizontal line. curves: {label: sequence of floats}."""
-    curves = _mapping("curves", curves)
-    fig, ax = _fig_ax(ax)
+    curves = mapping("curves", curves)
+    fig, ax = fig_ax(ax)
     for label, values in curves.items():
         if not isinstance(values, (Sequence, np.ndarray)):
             raise TypeError(f"curve {label!r} must be a sequence of floats")
