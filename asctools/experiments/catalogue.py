@@ -20,10 +20,11 @@ __all__ = ["EXPERIMENTS", "LONG_RANGE_BUDGETS"]
 
 # training sequences per (task, T): fixed before the grid was run, from
 # the published counts (H&S 1997: 58,370 and 74,000 sequences at T = 100
-# with online SGD) and from what two CPU cores can afford for 5 seeds;
-# T = 1000 is run for the chrono LSTM on the first-element task only.
+# with online SGD) and from what two CPU cores can afford for 5 seeds.
+# T = 1000 is not affordable: one chrono LSTM seed on the first-element
+# task took 196 s for 30,000 sequences without solving it.
 LONG_RANGE_BUDGETS = {
-    "first_element": {30: 10_000, 100: 20_000, 300: 30_000, 1000: 30_000},
+    "first_element": {30: 10_000, 100: 20_000, 300: 30_000},
     "adding": {30: 20_000, 100: 50_000, 300: 60_000},
 }
 _STEP_COST = {"rnn": 0.8, "lstm": 1.0, "gru": 2.5}  # measured, 1 thread
@@ -35,8 +36,6 @@ def _long_range_configs() -> list[dict]:
         for seq_len, budget in budgets.items():
             for kind in KINDS:
                 for init in INITS_OF[kind]:
-                    if seq_len == 1000 and (kind, init) != ("lstm", "chrono"):
-                        continue
                     configs += [
                         dict(
                             task=task,
@@ -71,7 +70,7 @@ EXPERIMENTS = {
             "long_range",
             "First-element task and adding problem: tanh RNN, LSTM and GRU "
             "(H = 32, Adam 1e-2, batch 64, clip 1) under each "
-            "initialisation, at T = 30, 100, 300 (and 1000), five seeds, "
+            "initialisation, at T = 30, 100 and 300, five seeds, "
             "stopped when the test metric passes 0.01.",
             _long_range_configs,
             _long_range_run,

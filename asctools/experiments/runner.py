@@ -52,13 +52,13 @@ def run_experiment(names, workers=2, device="cpu", folder=None, echo=print):
     jobs.sort(key=lambda j: -EXPERIMENTS[j[0]].cost(j[2]))
     runs = {name: [None] * sum(j[0] == name for j in jobs) for name in names}
     start = time.perf_counter()
-    with (
-        get_context("spawn").Pool(workers) as pool,
-        progress_bar(total=len(jobs), unit="run", desc="experiments") as bar,
-    ):
+    pool = get_context("spawn").Pool(workers)
+    with progress_bar(total=len(jobs), unit="run", desc="experiments") as bar:
         for name, index, record in pool.imap_unordered(_one, jobs):
             runs[name][index] = record
             bar.update(1)
+    pool.close()  # let the workers end on their own: no leaked semaphore
+    pool.join()
     seconds = time.perf_counter() - start
     command = "python -m asctools.experiments " + " ".join(names)
     paths = []
