@@ -144,3 +144,85 @@ def test_length_sweep_validates_its_arguments(kw, error, match):
 def test_final_is_nan_before_any_evaluation():
     r = TaskResult("adding", "lstm", 5, 0, "test MSE", 1 / 6, 0.01)
     assert math.isnan(r.final)
+
+
+# --------------------------------------------- probes, catalogue, runner
+class _Oracle(torch.nn.Module):
+    """Predicts a·X1 + b·X2 + c from the markers: a known answer."""
+
+    def __init__(self, a, b, c=0.0):
+        super().__init__()
+        self.a, self.b, self.c = a, b, c
+
+    def forward(self, x, state=None):
+        t = x.shape[1]
+        first = (x[:, : t // 2, 0] * x[:, : t // 2, 1]).sum(1)
+        second = (x[:, t // 2 :, 0] * x[:, t // 2 :, 1]).sum(1)
+        y = self.a * first + self.b * second + self.c  # (B,)
+        return y[:, None, None].expand(-1, t, 1), state
+
+
+def test_adding_probe_recovers_the_weights_of_the_two_values():
+    from asctools.dataset import adding_problem
+    from asctools.experiments.curriculum import adding_probe
+
+    x, y = adding_problem(400, 20, seed=3)
+    exact = adding_probe(_Oracle(1.0, 1.0), x, y)
+    assert exact["mse"] == pytest.approx(0.0, abs=1e-12)
+    assert exact["coef_x1"] == pytest.approx(1.0)
+    assert exact["coef_x2"] == pytest.approx(1.0)
+    second = adding_probe(_Oracle(0.0, 1.0, 0.5), x, y, bins=4)
+    assert second["coef_x1"] == pytest.approx(0.0, abs=1e-6)  # float32
+    assert second["coef_x2"] == pytest.approx(1.0)
+    # knowing X2 only, the error is (X1 − 0.5)²: E = 1/12 in every bin
+    assert second["mse"] == pytest.approx(1 / 12, rel=0.15)
+    assert len(second["mse_by_p1"]) == 4
+
+
+def test_curriculum_and_parentheses_records_are_complete():
+    from asctools.experiments.curriculum import curriculum_run
+    from asctools.experiments.parentheses import parentheses_run
+
+    rec = curriculum_run(seq_len=10, max_sequences=128, eval_every=1,
+                         n_probe=50, device="cpu")  # fmt: skip
+    assert rec["sequences"] == [64, 128]
+    assert len(rec["coef_x1"]) == len(rec["mse_by_p1"]) == 2
+    par = parentheses_run("rnn", n_train=40, n_test=20, epochs=4,
+                          eval_every=2)  # fmt: skip
+    assert par["sequences"] == [80, 160] and len(par["test_metric"]) == 2
+    assert 0 <= par["test_error"] <= 1 and 0 <= par["train_error"] <= 1
+    assert par == parentheses_run(
+        "rnn", n_train=40, n_test=20, epochs=4, eval_every=2
+    )  # seeded: the same again
+
+
+def test_the_catalogue_fixes_five_seeds_and_one_budget_per_setting():
+    from asctools.experiments.catalogue import EXPERIMENTS
+
+    for name, exp in EXPERIMENTS.items():
+        configs = exp.configs()
+        settings = {}
+        for c in configs:
+            key = tuple(sorted((k, v) for k, v in c.items() if k != "seed"))
+            settings.setdefault(key, []).append(c["seed"])
+        for key, seeds in settings.items():
+            assert sorted(seeds) == [0, 1, 2, 3, 4], (name, key)
+
+
+def test_the_runner_writes_a_file_with_provenance(tmp_path, monkeypatch):
+    from asctools.experiments import catalogue, runner, store
+
+    tiny = store.Experiment(
+        "tiny", "two tiny runs",
+        lambda: [dict(task="first_element", kind="rnn", seq_len=3, seed=s,
+                      max_sequences=64, n_test=8) for s in (0, 1)],
+        lambda config, device: {"config": config, **run_task(
+            **config, device=device).record()},
+    )  # fmt: skip
+    monkeypatch.setitem(catalogue.EXPERIMENTS, "tiny", tiny)
+    monkeypatch.setitem(runner.EXPERIMENTS, "tiny", tiny)
+    (path,) = runner.run_experiment(["tiny"], workers=1, folder=tmp_path,
+                                    echo=lambda *a: None)  # fmt: skip
+    res = store.load("tiny", folder=tmp_path)
+    assert [r["seed"] for r in res.runs] == [0, 1]
+    assert res.provenance["workers"] == 1 and path.exists()

@@ -9,12 +9,14 @@ run function next to the code it measures, add it to :data:`EXPERIMENTS`.
 
 from __future__ import annotations
 
+from asctools.experiments.curriculum import curriculum_run
 from asctools.experiments.initialisation import INITS_OF
 from asctools.experiments.long_range import run_task
+from asctools.experiments.parentheses import parentheses_run
 from asctools.experiments.store import SEEDS, Experiment
 from asctools.models import KINDS
 
-__all__ = ["EXPERIMENTS", "LONG_RANGE_BUDGETS"]
+__all__ = ["COPY", "EXPERIMENTS", "LONG_RANGE_BUDGETS"]
 
 # --- long-range tasks: kinds × initialisations × lengths × seeds --------
 
@@ -50,17 +52,65 @@ def _long_range_configs() -> list[dict]:
     return configs
 
 
-def _long_range_run(config: dict, device) -> dict:
-    result = run_task(**config, device=device)
-    return {"config": config, **result.record()}
-
-
 def _long_range_cost(config: dict) -> float:
     return (
         config["seq_len"]
         * config["max_sequences"]
         * (_STEP_COST[config["kind"]])
     )
+
+
+# --- the copy task: the chrono recipe against torch's default ----------
+
+# T = 100 (sequences of 120 steps), 64 units, Adam 1e-3, batch 64, chrono
+# with T_max = 120 (the longest lag in a sequence; t_max is ignored by
+# the default initialisation); budget fixed here.
+COPY = dict(
+    task="copy",
+    seq_len=100,
+    hidden_size=64,
+    learning_rate=1e-3,
+    batch_size=64,
+    max_sequences=100_000,
+    eval_every=25,
+)
+
+
+def _copy_configs() -> list[dict]:
+    return [
+        dict(COPY, kind="lstm", init=init, seed=seed, t_max=120)
+        for init in ("default", "chrono")
+        for seed in SEEDS
+    ]
+
+
+def _long_range_record(config: dict, device) -> dict:
+    return {"config": config, **run_task(**config, device=device).record()}
+
+
+# --- the adding problem, probed while it is learned ---------------------
+
+
+def _curriculum_configs() -> list[dict]:
+    return [
+        dict(
+            kind="lstm",
+            init=init,
+            seq_len=100,
+            seed=seed,
+            max_sequences=50_000,
+        )
+        for init in ("default", "chrono")
+        for seed in SEEDS
+    ]
+
+
+def _parentheses_configs() -> list[dict]:
+    return [
+        dict(kind=kind, seed=seed)
+        for kind in ("lstm", "rnn")
+        for seed in SEEDS
+    ]
 
 
 EXPERIMENTS = {
@@ -73,8 +123,41 @@ EXPERIMENTS = {
             "initialisation, at T = 30, 100 and 300, five seeds, "
             "stopped when the test metric passes 0.01.",
             _long_range_configs,
-            _long_range_run,
+            _long_range_record,
             _long_range_cost,
+        ),
+        Experiment(
+            "copy",
+            "The copy task at T = 100 (8 symbols, 10 to recall): an LSTM with "
+            "64 units, Adam 1e-3, batch 64, torch's default initialisation "
+            "against chrono (T_max = 120), 100,000 sequences, five seeds.",
+            _copy_configs,
+            _long_range_record,
+            lambda config: 120 * 100_000 * 3,
+        ),
+        Experiment(
+            "curriculum",
+            "The adding problem at T = 100, probed at every evaluation: the "
+            "fit of the prediction on X1 and X2 and the MSE by the first "
+            "marker's position; LSTM, default and chrono, five seeds.",
+            _curriculum_configs,
+            lambda config, device: {
+                "config": config,
+                **curriculum_run(**config, device=device),
+            },
+            lambda config: 100 * 50_000 * 1.4,
+        ),
+        Experiment(
+            "parentheses",
+            "Parentheses matching, length 25: the older lesson's LSTM module "
+            "and a tanh RNN (32 units), 1,000 training strings, 100 epochs "
+            "of full-batch Adam 0.01 with clipping at 1, five seeds.",
+            _parentheses_configs,
+            lambda config, device: {
+                "config": config,
+                **parentheses_run(**config, device=device),
+            },
+            lambda config: 25 * 100_000 * 2,
         ),
     ]
 }

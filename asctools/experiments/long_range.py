@@ -89,6 +89,7 @@ def run_task(
     stop_when_solved=True,
     init="default",
     forget_bias=None,
+    t_max=None,
     seed=0,
     device=None,
     keep_model=False,
@@ -107,10 +108,12 @@ def run_task(
         max_sequences: the training budget in sequences (≥ batch_size).
         stop_when_solved: stop at the first test below the threshold.
         init: a key of :data:`asctools.experiments.initialisation.INITS`
-            (chrono prepares for T_max = ``seq_len``).
+            (chrono prepares for lags up to ``t_max``).
         forget_bias: LSTM only: the forget gate's starting bias on top of
             ``init="default"`` (None = torch's default init, b_f drawn
             from U(−2/√H, 2/√H)).
+        t_max: the longest lag an initialisation prepares for (default
+            ``seq_len``; the copy task's is ``seq_len + 20``).
         device: where to train (None = :func:`asctools.get_device`).
         keep_model: keep the trained model in ``result.model``.
 
@@ -119,7 +122,7 @@ def run_task(
     """
     spec = _checked(task, kind, seq_len, max_sequences, batch_size,
                     eval_every, n_test, seed)  # fmt: skip
-    gates = init_kwargs(init, kind, seq_len)
+    gates = init_kwargs(init, kind, seq_len if t_max is None else t_max)
     if forget_bias is not None:
         gates = {**gates, "forget_bias": forget_bias}
     set_seed(seed)

@@ -41,7 +41,8 @@ def run_experiment(names, workers=2, device="cpu", folder=None, echo=print):
     """Run the named experiments; write each one's file; return the paths.
 
     The jobs of all named experiments share one pool, the most expensive
-    first, so both workers stay busy to the end.
+    first, so both workers stay busy to the end; with one worker they run
+    in this process.
     """
     device = str(get_device(device))
     jobs = [
@@ -52,13 +53,15 @@ def run_experiment(names, workers=2, device="cpu", folder=None, echo=print):
     jobs.sort(key=lambda j: -EXPERIMENTS[j[0]].cost(j[2]))
     runs = {name: [None] * sum(j[0] == name for j in jobs) for name in names}
     start = time.perf_counter()
-    pool = get_context("spawn").Pool(workers)
+    pool = get_context("spawn").Pool(workers) if workers > 1 else None
+    done = pool.imap_unordered(_one, jobs) if pool else map(_one, jobs)
     with progress_bar(total=len(jobs), unit="run", desc="experiments") as bar:
-        for name, index, record in pool.imap_unordered(_one, jobs):
+        for name, index, record in done:
             runs[name][index] = record
             bar.update(1)
-    pool.close()  # let the workers end on their own: no leaked semaphore
-    pool.join()
+    if pool is not None:
+        pool.close()  # let the workers end on their own: nothing leaks
+        pool.join()
     seconds = time.perf_counter() - start
     command = "python -m asctools.experiments " + " ".join(names)
     paths = []
