@@ -93,3 +93,22 @@ def test_store_round_trip_and_select(tmp_path):
         res.select(colour="red")
     with pytest.raises(ValueError, match="demo"):
         store.load("dmeo", folder=tmp_path)  # names the ones there are
+
+
+def test_table_cells_are_k_of_n_with_the_median():
+    runs = [
+        dict(r, init=i, seq_len=t)
+        for i, t, r in [
+            ("a", 10, RUNS[0]),
+            ("a", 10, RUNS[1]),
+            ("b", 10, RUNS[2]),
+            ("a", 30, RUNS[1]),
+        ]
+    ]
+    text = evidence.table(runs, "init", "seq_len", labels={10: "T = 10"})
+    assert text.splitlines() == [
+        "| init | T = 10 | 30 |",
+        "|---|---|---|",
+        "| a | 1/2 (3k) | 0/1 |",
+        "| b | 1/1 (7k) |  |",
+    ]  # fmt: skip

@@ -136,3 +136,32 @@ def test_plot_learning_curve_with_baseline():
         plots.plot_learning_curve({"x": 3.0})
     with pytest.raises(TypeError):
         plots.plot_learning_curve({"x": [1.0]}, ax="axes")
+
+
+# ------------------------------------------------------------- mechanism
+def test_mechanism_figures_draw_what_they_are_given():
+    from asctools.models import RecurrentModel
+
+    torch.manual_seed(0)
+    model = RecurrentModel(2, 5, 1, kind="lstm", forget_bias=3.0)
+    tr = gf.gate_trace(model, torch.randn(3, 12, 2))
+    fig, axes = plots.plot_gate_heatmaps(tr, index=1, marks=(3, 9))
+    assert len(axes) == 4 and axes[-1].get_xlabel() == "time step $t$"
+    image = axes[0].images[0].get_array()  # i_t of sequence 1, unit × t
+    np.testing.assert_allclose(image, tr.gates["i"][1].T)
+    fig, (a, b) = plots.plot_drift({"fb3": tr})
+    np.testing.assert_allclose(a.lines[0].get_ydata(),
+                               np.abs(tr.c).mean(axis=(0, 2)))  # fmt: skip
+    fig, ax = plots.plot_time_constants({"fb3": tr}, lag=10)
+    assert ax.lines[-1].get_xdata()[0] == 10  # the lag's line
+
+
+def test_principal_direction_is_the_spread_direction():
+    gen = np.random.default_rng(0)
+    pts = gen.normal(size=(500, 1)) * np.array([[3.0, 0.0, 0.1]])
+    pts += 0.01 * gen.normal(size=(500, 3))
+    d = plots.principal_directions(pts, 1)[0]
+    assert abs(abs(d[0]) - 1) < 1e-3
+    states = np.stack([pts[:50], -pts[:50]], axis=1)  # (50, 2, 3)
+    fig, ax = plots.plot_latch(states, np.array([1, 0] * 25))
+    assert len(ax.lines) == 50

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "phrase", "solved", "success_curve", "summarise"]
+__all__ = [
+    "Summary",
+    "cell",
+    "phrase",
+    "solved",
+    "success_curve",
+    "summarise",
+    "table",
+]
 
 
 def _budget(runs, budget):
@@ -96,3 +104,36 @@ def phrase(runs, budget=None, unit="seeds") -> str:
         f"{head} (median {_count(s.median)} sequences, range "
         f"{_count(s.low)}–{_count(s.high)})"
     )
+
+
+def cell(runs, budget=None) -> str:
+    """A table cell: ``"5/5 (3.2k)"`` = k/n solved and the median
+    sequences-to-solve in thousands; ``"0/5"`` when none solved."""
+    s = summarise(runs, budget)
+    if s.k == 0:
+        return f"0/{s.n}"
+    return f"{s.k}/{s.n} ({s.median / 1000:.3g}k)"
+
+
+def table(runs, row, col, rows=None, cols=None, labels=None, corner="") -> str:
+    """A Markdown table of :func:`cell` for every ``row`` × ``col`` value.
+
+    ``row``/``col``: field names (``"init"``, ``"seq_len"`` ...);
+    ``rows``/``cols``: the values in order (default: as they come);
+    ``labels``: {value: shown name}. Empty where no run matches.
+    """
+    labels = labels or {}
+    rows = list(dict.fromkeys(r[row] for r in runs)) if rows is None else rows
+    cols = list(dict.fromkeys(r[col] for r in runs)) if cols is None else cols
+    head = [corner or row] + [str(labels.get(c, c)) for c in cols]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "---|" * len(head)]  # fmt: skip
+    for r_value in rows:
+        cells = []
+        for c_value in cols:
+            group = [r for r in runs
+                     if r[row] == r_value and r[col] == c_value]  # fmt: skip
+            cells.append(cell(group) if group else "")
+        name = str(labels.get(r_value, r_value))
+        lines.append("| " + " | ".join([name, *cells]) + " |")
+    return "\n".join(lines)

@@ -8,7 +8,9 @@ script can save it.
 * :mod:`~asctools.plots.gradflow`: gradient norms, Jacobian products, the
   spectrum, clipping, the cliff, learning curves;
 * :mod:`~asctools.plots.evidence`: every seed with the median, and the
-  fraction of seeds solved against the budget.
+  fraction of seeds solved against the budget;
+* :mod:`~asctools.plots.mechanism`: inside a network: gate heat-maps,
+  state drift, time constants, the attractors of a latch.
 """
 
 from asctools.plots.evidence import median_curve, plot_seeds, plot_success
@@ -20,10 +22,22 @@ from asctools.plots.gradflow import (
     plot_learning_curve,
     plot_spectrum,
 )
+from asctools.plots.mechanism import (
+    plot_drift,
+    plot_gate_heatmaps,
+    plot_latch,
+    plot_time_constants,
+    principal_directions,
+)
 
 __all__ = [
     "median_curve",
     "plot_cliff",
+    "plot_drift",
+    "plot_gate_heatmaps",
+    "plot_latch",
+    "plot_time_constants",
+    "principal_directions",
     "plot_clipping",
     "plot_grad_norms",
     "plot_jacobian_norms",
