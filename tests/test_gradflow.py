@@ -498,3 +498,24 @@ def test_gate_trace_saturation_and_errors():
     )
     with pytest.raises(ValueError, match="LSTM"):
         gru.saturated()
+
+
+def test_final_singular_values_are_those_of_the_whole_product():
+    layer = make_layer("rnn")
+    x, _ = data()
+    res = gf.rnn_jacobian_norms(layer, x, start=2)
+    h = [torch.zeros(B, H, dtype=torch.float64)]
+    for t in range(T):  # the states by hand, then the product by hand
+        h.append(torch.tanh(x[:, t] @ layer.weight_ih_l0.T + layer.bias_ih_l0
+                            + h[-1] @ layer.weight_hh_l0.T
+                            + layer.bias_hh_l0).detach())  # fmt: skip
+    prod = torch.eye(H, dtype=torch.float64).expand(B, H, H)
+    for t in range(3, T + 1):  # ∂h_T/∂h_2 = Π diag(1 − h_t²) W_hh
+        prod = ((1 - h[t] ** 2)[:, :, None] * layer.weight_hh_l0) @ prod
+    np.testing.assert_allclose(
+        res.final_singular_values,
+        torch.linalg.svdvals(prod).detach().numpy(), rtol=1e-10,
+    )  # fmt: skip
+    assert res.final_singular_values[:, 0] == pytest.approx(
+        res.per_sequence[:, -1]
+    )

@@ -57,6 +57,10 @@ class JacobianNorms:
 
     lag: (N,) 1..N. per_sequence: (B, N). norm_mean, norm_median: (N,)
     over the B sequences. bound: (γ σ_max)^n; rho_power: ρ^n.
+    final_singular_values: (B, H), descending: the singular values of
+    each sequence's whole product ∂h_{k+N}/∂h_k, i.e. how much each
+    direction of h_k survives to the end (a direction with value ≈ 1 is
+    kept, one near 0 forgotten).
     """
 
     lag: np.ndarray
@@ -69,6 +73,7 @@ class JacobianNorms:
     sigma_max: float
     rho: float
     nonlinearity: str
+    final_singular_values: np.ndarray | None = None
 
 
 def _square(weight_hh) -> Tensor:
@@ -142,6 +147,7 @@ def jacobian_product_norms(
         sigma_max=spec.sigma_max,
         rho=spec.rho,
         nonlinearity=nonlinearity,
+        final_singular_values=torch.linalg.svdvals(prod).numpy(),
     )
 
 
