@@ -226,3 +226,32 @@ def test_the_runner_writes_a_file_with_provenance(tmp_path, monkeypatch):
     res = store.load("tiny", folder=tmp_path)
     assert [r["seed"] for r in res.runs] == [0, 1]
     assert res.provenance["workers"] == 1 and path.exists()
+
+
+def test_an_interrupted_run_resumes_from_its_partial_file(
+    tmp_path, monkeypatch
+):
+    from asctools.experiments import catalogue, runner, store
+
+    calls = []
+
+    def run(config, device):
+        calls.append(config["seed"])
+        if config["seed"] == 1 and calls.count(1) == 1:
+            raise KeyboardInterrupt  # the maintainer presses Ctrl-C
+        return {"config": config, "value": 10 * config["seed"]}
+
+    exp = store.Experiment(
+        "resumable", "", lambda: [{"seed": s} for s in range(3)], run
+    )
+    monkeypatch.setitem(catalogue.EXPERIMENTS, "resumable", exp)
+    monkeypatch.setitem(runner.EXPERIMENTS, "resumable", exp)
+    quiet = dict(workers=1, folder=tmp_path, echo=lambda *a: None)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_experiment(["resumable"], **quiet)
+    assert (tmp_path / ".partial" / "resumable.jsonl").exists()
+    runner.run_experiment(["resumable"], **quiet)
+    assert sorted(calls) == [0, 1, 1, 2]  # seed 0 ran once: it was kept
+    res = store.load("resumable", folder=tmp_path)
+    assert [r["value"] for r in res.runs] == [0, 10, 20]
+    assert not (tmp_path / ".partial" / "resumable.jsonl").exists()

@@ -37,6 +37,7 @@ __all__ = [
     "Experiment",
     "Results",
     "load",
+    "git_commit",
     "provenance",
     "save",
     "stored",
@@ -109,7 +110,8 @@ class Results:
         )
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
+    """The repository's HEAD commit, or "unknown" outside a checkout."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -124,7 +126,7 @@ def provenance(command: str, seconds: float, workers: int, device) -> dict:
     """Where a result came from: command, commit, versions, machine."""
     return {
         "command": command,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
