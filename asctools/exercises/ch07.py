@@ -333,8 +333,12 @@ def bidirectional_shapes(answer):
 
 def _solution_gru_params():
     gru = nn.GRU(input_size=10, hidden_size=20, num_layers=2)
-    # per layer: 3 blocks (r, z, n) of W_ih, W_hh, b_ih, b_hh
-    return sum(p.numel() for p in gru.parameters())
+    # per layer: 3 blocks (r, z, n) of W_ih, W_hh, b_ih, b_hh; layer 2
+    # reads the 20 outputs of layer 1
+    by_hand = (3 * 20 * (10 + 20) + 2 * 60) + (3 * 20 * (20 + 20) + 2 * 60)
+    counted = sum(p.numel() for p in gru.parameters())
+    assert counted == by_hand  # 1920 + 2520
+    return counted
 
 
 @exercise(
