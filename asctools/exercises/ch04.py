@@ -66,10 +66,17 @@ def length_100_experiment(
     lstm = LSTM(28, 32, 2)
     trainer = RNNTrainer(lstm)
     trainer.train(
-        input_tensors=X, targets=y, criterion=nn.CrossEntropyLoss(),
-        max_epochs=max_epochs, learning_rate=0.01, clip_grad_norm=1.0,
-        batch_size=50, seed=seed, val_data=(X_val, y_val), patience=3,
-    )  # fmt: skip
+        input_tensors=X,
+        targets=y,
+        criterion=nn.CrossEntropyLoss(),
+        max_epochs=max_epochs,
+        learning_rate=0.01,
+        clip_grad_norm=1.0,
+        batch_size=50,
+        seed=seed,
+        val_data=(X_val, y_val),
+        patience=3,
+    )
     lstm.cpu()  # where X and y are
     acc = {
         "train": _solution_accuracy(lstm, X, y),

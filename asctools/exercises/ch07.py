@@ -267,9 +267,12 @@ def choose_threshold(answer):
 
 def _solution_bidirectional_shapes():
     lstm = nn.LSTM(
-        input_size=8, hidden_size=16, num_layers=2, bidirectional=True,
+        input_size=8,
+        hidden_size=16,
+        num_layers=2,
+        bidirectional=True,
         batch_first=True,
-    )  # fmt: skip
+    )
     out, (h_n, c_n) = lstm(torch.zeros(3, 10, 8))  # (B, T, D)
     # out: both directions side by side; h_n: (layers·directions, B, H)
     return tuple(out.shape), tuple(h_n.shape)
