@@ -261,3 +261,25 @@ def test_bptt_shared_weight_choices(verdict):
     assert status == "incorrect" and "contributions" in message
     status, message = verdict(ex.bptt_shared_weight, "e")
     assert status == "incorrect" and "not one of" in message
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_unroll_demo_prints_how_h0_decays(capsys):
+    states = ex.unroll.demo()
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["alpha", "h_1", "h_5", "h_10", "h_20", "h_50"]
+    assert len(table) == 1 + len(states) and set(states) == {0.5, 0.9, 1, 1.5}
+    assert all(h.shape == (50,) for h in states.values())
+    assert states[0.5][-1] < 1e-10  # α < 1 forgets h_0 exponentially
+    assert abs(states[1.5][-1] - torch.tanh(1.5 * states[1.5][-1])) < 1e-6
+    code = ex.unroll.solution().code
+    assert "def decay_of_h0(" in code and "= unroll(x, h0," in code
+
+
+def test_the_jordan_solution_shows_jordan_forward():
+    code = ex.jordan_jacobian.solution().code
+    assert code.index("def jordan_jacobian(") < code.index(
+        "def jordan_forward("
+    )

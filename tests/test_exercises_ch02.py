@@ -303,3 +303,36 @@ def test_orthogonal_wrong_answers_get_the_right_diagnostic(
     status, message = verdict(ex.random_orthogonal, answer)
     assert status == "incorrect"
     assert needle in message, message
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_scale_reference_prints_r_and_the_check_does_not(capsys):
+    assert ex.scale_w_hh.solution_fn() == "c"
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in table] == [
+        "W_hh x 1.0", "W_hh x 0.5", "W_hh x 2.0",
+    ]  # fmt: skip
+    ex.scale_w_hh.check("c")  # reruns the experiment, quietly
+    assert "r =" not in capsys.readouterr().out
+
+
+def test_the_orthogonal_demo_measures_what_the_chapter_says(capsys):
+    ratios = ex.random_orthogonal.demo()
+    assert list(ratios) == [
+        "default", "orthogonal", "orthogonal x 0.9", "orthogonal x 1.1",
+    ]  # fmt: skip
+    assert len(capsys.readouterr().out.splitlines()) == 4
+    default, ortho = ratios["default"], ratios["orthogonal"]
+    assert all(o > 1e3 * d for o, d in zip(ortho, default, strict=True))
+    assert ratios["orthogonal x 0.9"][1] < ortho[1]
+    r_50, r_1 = ratios["orthogonal x 1.1"]
+    assert r_1 < r_50 < 1  # still shrinks with the distance
+    code = ex.random_orthogonal.solution().code
+    assert "Q = random_orthogonal(64, seed=0)" in code
+
+
+def test_the_jacobian_solution_shows_rnn_forward():
+    code = ex.rnn_jacobian.solution().code
+    assert code.index("def rnn_jacobian(") < code.index("def rnn_forward(")

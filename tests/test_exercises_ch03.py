@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch import nn
@@ -257,3 +258,44 @@ def test_the_forget_bias_solution_sets_the_gate_the_model_sees(module):
     f = torch.sigmoid(torch.tensor(4.0, dtype=F64))
     # c_1 = f ⊙ c_0 + i ⊙ g with c_0 = 1
     assert torch.allclose(c_n[1, 0], f + torch.sigmoid(i) * torch.tanh(g))
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_drift_reference_prints_the_peaks_and_the_check_does_not(capsys):
+    assert ex.cell_drift.solution_fn() == "c"
+    assert "at t = 1000" in capsys.readouterr().out
+    ex.cell_drift.check("c")  # reruns the experiment, quietly
+    assert "at t = 1000" not in capsys.readouterr().out
+
+
+def test_constant_input_peaks_grow_without_and_settle_with_a_forget_gate():
+    grows = ex.constant_input_peaks(forget_gate=False, steps=400)
+    settles = ex.constant_input_peaks(forget_gate=True, steps=400)
+    assert len(grows) == len(settles) == 400
+    assert grows[-1] > 50 * max(settles)
+    assert abs(settles[-1] - settles[199]) < 1e-6
+
+
+def test_the_drift_demo_is_the_figure_of_both_cells():
+    fig = ex.cell_drift.demo(steps=50)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == [
+        "1997, no forget gate", "with forget gate",
+    ]  # fmt: skip
+    assert all(len(ln.get_xdata()) == 50 for ln in lines)
+    plt.close(fig)
+    code = ex.cell_drift.solution().code
+    for name in ("cell_drift", "constant_input_peaks", "drift_experiment"):
+        assert f"def {name}(" in code
+
+
+def test_the_forget_bias_demo_draws_one_curve_per_bias():
+    fig = ex.set_forget_bias.demo(biases=(0.0, 3.0), T=20)
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert labels == ["$b_f$ = 0", "$b_f$ = 3"]
+    plt.close(fig)
+    assert (
+        "set_forget_bias(model.rnn, b_f)" in ex.set_forget_bias.solution().code
+    )

@@ -267,3 +267,19 @@ def test_forget_bias_3_solves_what_the_default_does_not():
     biased = run_task("first_element", "lstm", 30, forget_bias=3.0, **kw)
     assert default.solved_at is None and default.final > 0.4
     assert biased.solved_at is not None
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_length_100_demo_trains_and_reports_both_accuracies(capsys):
+    out = ex.accuracy.demo(n_train=40, n_val=20, seq_len=8, max_epochs=2)
+    assert set(out) == {"accuracy", "history"}
+    assert set(out["accuracy"]) == {"train", "val"}
+    assert all(0 <= a <= 1 for a in out["accuracy"].values())
+    epochs = len(out["history"]["loss"])
+    assert 1 <= epochs <= 2 and len(out["history"]["val_loss"]) == epochs
+    assert "40 strings of length 8" in capsys.readouterr().out
+    code = ex.accuracy.solution().code
+    assert "def length_100_experiment(" in code
+    assert "accuracy(lstm, X_val, y_val)" in code  # the reader's name

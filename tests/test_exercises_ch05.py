@@ -5,13 +5,14 @@ in test_exercises_contract.py."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 
 from asctools.exercises import CheckFailed
 from asctools.exercises import ch05 as ex
-from asctools.handmade import NumpyLSTM, numerical_gradient
+from asctools.handmade import Gate, NumpyLSTM, numerical_gradient
 
 torch.set_num_threads(1)
 
@@ -268,3 +269,42 @@ def test_saturation_grows_with_the_input_bias():
         for b in (0.0, -2.0)
     }
     assert frac[0.0] > frac[-2.0] + 0.2
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_sign_bug_reference_prints_what_it_found(capsys):
+    assert ex.sign_bug.solution_fn() == "b"
+    assert "printed loss" in capsys.readouterr().out
+
+
+def test_the_assigning_gate_keeps_only_the_last_call_s_share():
+    xs = np.random.default_rng(3).normal(size=(4, 1, 2))  # (T, B, D)
+    shares = {}
+    for kind in (Gate, ex.AssigningGate):  # the same weights
+        gate = kind(2, 3, "tanh", rng=np.random.default_rng(0))
+        h = np.zeros((1, 3))
+        for x_t in xs:
+            h = gate.forward(x_t, h)
+        shares[kind], dh = [], np.ones((1, 3))
+        for _ in xs:  # t = T, ..., 1
+            before = gate.dW.copy()
+            _, dh = gate.backward(np.ones((1, 3)) + dh)
+            shares[kind].append(gate.dW - before)
+        shares[kind] = (shares[kind], gate.dW)
+    (right_shares, right_dW), (_, wrong_dW) = shares.values()
+    assert np.allclose(right_dW, sum(right_shares))  # += : the sum
+    assert np.allclose(wrong_dW, right_shares[-1])  # = : step 1's share
+    code = ex.accumulate.solution().code
+    assert code.startswith("def accumulate():")
+    assert "class AssigningGate(Gate):" in code
+
+
+def test_the_saturation_demo_draws_one_curve_per_bias():
+    fig = ex.saturation.demo(biases=(0.0, -3.0), T=30)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["bias 0", "bias -3"]
+    assert all(len(ln.get_ydata()) == 30 for ln in lines)
+    assert lines[0].get_ydata()[-1] > lines[1].get_ydata()[-1]
+    plt.close(fig)

@@ -312,3 +312,18 @@ def test_a_cosine_as_a_zero_dim_array_is_accepted():
     assert ex.gradient_cosine.check(
         lambda model, x, y: np.array(ref(model, x, y))
     ).passed
+
+
+# --- What the book's solutions show and run ---
+
+
+def test_the_cosine_demo_returns_what_the_chapter_glues(capsys):
+    cosines = ex.gradient_cosine.demo(seq_lens=(10, 100))
+    assert set(cosines) == {False, True}
+    assert all(len(c) == 2 for c in cosines.values())
+    assert cosines[False][1] < cosines[False][0] < 1  # falls with T
+    assert 1 - min(cosines[True]) < 1e-2  # the modern cell stays near 1
+    assert capsys.readouterr().out.count("forget gate") == 2
+    code = ex.gradient_cosine.solution().code
+    assert "def cosine_by_length(" in code
+    assert "gradient_cosine(net, *memory_task_data(64, T, rng))" in code

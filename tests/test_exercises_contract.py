@@ -124,3 +124,19 @@ def test_labels_are_unique_and_the_kinds_mixed(chapter):
     assert len({e.label for e in exercises}) == len(exercises)
     assert all(e.label.startswith(f"{chapter}-ex-") for e in exercises)
     assert {e.kind for e in exercises} == set(KINDS)  # all three kinds
+
+
+@each_exercise
+def test_the_solution_shown_fits_79_columns(exercise):
+    # the book shows this code: nothing may scroll sideways (STYLE.md 15)
+    long = [ln for ln in exercise.solution().code.splitlines() if len(ln) > 79]
+    assert long == []
+
+
+@each_exercise
+def test_helpers_and_demo_are_public_and_shown_after_the_reference(exercise):
+    code = exercise.solution().code
+    for fn in filter(None, [*exercise.helpers, exercise.demo_fn]):
+        assert not fn.__name__.startswith("_"), fn.__name__
+        keyword = "class" if inspect.isclass(fn) else "def"
+        assert code.index(f"\n{keyword} {fn.__name__}(") > 0

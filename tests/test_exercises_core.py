@@ -419,6 +419,16 @@ def test_hints_and_solution():
     assert "square" in solution._repr_html_()
 
 
+def test_a_solution_s_code_box_scrolls_inside_and_fits_79_columns():
+    page = square.solution()._repr_html_()
+    box, pre = re.search(
+        r'<div[^>]*style="([^"]*)"><pre style="([^"]*)"', page
+    ).groups()
+    assert box.startswith("margin:.5em -.8em")  # border to border
+    assert "overflow-x:auto" in pre  # wide code scrolls in its box
+    assert "font-size:.8em" in pre  # 79 columns fit on a desktop
+
+
 def test_exercise_validates_its_arguments():
     with pytest.raises(ValueError, match="kind must be one of"):
         Exercise(

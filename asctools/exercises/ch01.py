@@ -23,6 +23,7 @@ __all__ = [
     "jordan_jacobian",
     "rnn_params",
     "bptt_shared_weight",
+    "decay_of_h0",
 ]
 
 
@@ -128,6 +129,24 @@ def _solution_unroll(x, h0, W_xh, W_hh, b):
     return torch.stack(states, dim=1)  # (B, T, H): h_1, ..., h_T
 
 
+def decay_of_h0(alphas=(0.5, 0.9, 1.0, 1.5), steps=(1, 5, 10, 20, 50)):
+    """What one unit keeps of h_0 = 1 with no input, b = 0, W_hh = α.
+
+    Prints h_t at ``steps`` for each α; returns {α: h_1, ..., h_T}.
+    """
+    T = max(steps)
+    x, h0 = torch.zeros(1, T, 1), torch.ones(1, 1)  # no input; h_0 = 1
+    W_xh, b = torch.zeros(1, 1), torch.zeros(1)
+    print("alpha" + "".join(f"{'h_' + str(t):>10}" for t in steps))
+    states = {}
+    for alpha in alphas:
+        W_hh = torch.full((1, 1), alpha)  # h_t = tanh(α h_{t-1})
+        h = _solution_unroll(x, h0, W_xh, W_hh, b)[0, :, 0]  # (T,)
+        print(f"{alpha:5.1f}" + "".join(f"{h[t - 1]:10.2e}" for t in steps))
+        states[alpha] = h
+    return states
+
+
 def _unroll_variant(shift=False, carry=True, flip=False):
     """An unrolled Elman network with one of the usual mistakes."""
 
@@ -158,6 +177,7 @@ _UNROLL_MISTAKES = {
     title="Unroll an Elman network",
     kind="explore",
     solution=_solution_unroll,
+    demo=decay_of_h0,
     explanation=(
         "With x = 0, b = 0 and W_hh = α·I every unit follows "
         "h_t = tanh(α h_{t-1}). Since |tanh(u)| ≤ |u|, for α < 1 the state "
@@ -255,6 +275,7 @@ _JORDAN_MISTAKES = {
     title="The Jordan network's Jacobian",
     kind="implement",
     solution=_solution_jordan_jacobian,
+    helpers=(jordan_forward,),
     hints=[
         "Differentiate one step first: a(u) = tanh(W x(u) + R ŷ(u-1)) and "
         "ŷ(u-1) = σ(V a(u-1)) give ∂a(u)/∂a(u-1) = diag(1 - a(u)²) R "
@@ -298,8 +319,12 @@ def jordan_jacobian(answer):
 def _solution_rnn_params():
     rnn = torch.nn.RNN(input_size=10, hidden_size=20)
     # weight_ih_l0 (20, 10) + weight_hh_l0 (20, 20)
-    # + bias_ih_l0 (20,) + bias_hh_l0 (20,)
-    return sum(p.numel() for p in rnn.parameters())
+    # + bias_ih_l0 (20,) + bias_hh_l0 (20,): two biases, only their sum
+    # matters
+    by_hand = 20 * 10 + 20 * 20 + 20 + 20
+    counted = sum(p.numel() for p in rnn.parameters())
+    assert counted == by_hand
+    return counted
 
 
 @exercise(

@@ -26,6 +26,7 @@ __all__ = [
     "scale_w_hh",
     "clip_by_global_norm",
     "random_orthogonal",
+    "orthogonal_vs_default",
 ]
 
 F64 = torch.float64
@@ -125,6 +126,7 @@ _JACOBIAN_MISTAKES = {
     title="The Jacobian product of a tanh RNN",
     kind="implement",
     solution=_solution_rnn_jacobian,
+    helpers=(rnn_forward,),
     hints=[
         "One step first: h_j = tanh(a_j) with a_j = W_xh x_j + W_hh h_{j-1}"
         " + b gives ∂h_j/∂h_{j-1} = diag(tanh′(a_j)) W_hh, and tanh′(a_j) "
@@ -178,6 +180,7 @@ def _solution_scale_w_hh():
             model.rnn.weight_hh_l0.mul_(scale)  # W_hh ← scale · W_hh
         norms = hidden_grad_norms(model, x.double(), y.double())
         r[scale] = grad_ratio(norms, t=1)
+        print(f"W_hh x {scale}: r = {r[scale]:.1e}")
     # x 0.5: about 0.5^49 smaller; x 2: far less than 2^49 larger, < 1
     assert 1e-17 < r[0.5] / r[1.0] < 1e-13
     assert 1e3 < r[2.0] / r[1.0] < 2.0**49 and r[2.0] < 1
@@ -213,8 +216,7 @@ def scale_w_hh(answer):
         "d": "W_hh appears in every factor of the product, so its scale "
         "matters a lot: run it.",
     }
-    with torch.random.fork_rng(devices=[]):  # the models draw numbers
-        correct = _solution_scale_w_hh()
+    correct = checks.rerun_quietly(_solution_scale_w_hh)  # it seeds torch
     return checks.check_choice(answer, "abcd", correct, feedback=feedback)
 
 
@@ -403,6 +405,32 @@ def _solution_random_orthogonal(n, seed):
     return Q * torch.sign(torch.diagonal(R))  # column signs: uniform Q
 
 
+def orthogonal_vs_default():
+    """r_t = ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ of a fresh tanh RNN (H = 64) on the
+    adding problem (T = 100) at t = 50 and t = 1, for W_hh as PyTorch
+    initialises it, a random orthogonal W_hh, and that one scaled by 0.9
+    and by 1.1. Prints a table; returns {name: (r_50, r_1)}."""
+    x, y = adding_problem(64, 100, seed=0)  # (64, 100, 2), (64, 1)
+    torch.manual_seed(0)
+    model = RecurrentModel(2, 64, 1, kind="rnn").double()
+    Q = _solution_random_orthogonal(64, seed=0)  # (64, 64), Q^T Q = I
+    candidates = {
+        "default": model.rnn.weight_hh_l0.detach().clone(),
+        "orthogonal": Q,
+        "orthogonal x 0.9": 0.9 * Q,
+        "orthogonal x 1.1": 1.1 * Q,
+    }
+    ratios = {}
+    for name, W in candidates.items():
+        with torch.no_grad():
+            model.rnn.weight_hh_l0.copy_(W)  # W_hh ← W
+        norms = hidden_grad_norms(model, x.double(), y.double())
+        r_50, r_1 = grad_ratio(norms, t=50), grad_ratio(norms, t=1)
+        print(f"{name:17s} t = 50: {r_50:.1e}   t = 1: {r_1:.1e}")
+        ratios[name] = r_50, r_1
+    return ratios
+
+
 def _orthogonality_error(Q: Tensor) -> float:
     eye = torch.eye(Q.shape[0], dtype=Q.dtype)
     return float((Q.T @ Q - eye).abs().max())  # max |Q^T Q − I|
@@ -450,6 +478,7 @@ def _check_orthogonal(Q, n, seed):
     title="A random orthogonal W_hh",
     kind="explore",
     solution=_solution_random_orthogonal,
+    demo=orthogonal_vs_default,
     explanation=(
         "An orthogonal W_hh has all singular values 1, so γσ_max = 1: the "
         "bound of Pascanu et al. is exactly 1, and only tanh′ < 1 can "

@@ -8,15 +8,29 @@ gates i, f, g, o are the four row blocks of ``weight_ih`` (4H, D) and
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from asctools import nn as anx
+from asctools.dataset import adding_problem
 from asctools.exercises import checks
 from asctools.exercises.core import Incorrect, exercise
+from asctools.gradflow import hidden_grad_norms
+from asctools.models import RecurrentModel
+from asctools.plots import plot_grad_norms
+from asctools.utils import set_seed
 
-__all__ = ["lstm_cell", "lstm_params", "cell_drift", "set_forget_bias"]
+__all__ = [
+    "lstm_cell",
+    "lstm_params",
+    "cell_drift",
+    "constant_input_peaks",
+    "drift_experiment",
+    "set_forget_bias",
+    "forget_bias_experiment",
+]
 
 _NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -136,10 +150,14 @@ def lstm_cell(answer):
 
 def _solution_lstm_params():
     lstm = torch.nn.LSTM(input_size=10, hidden_size=20, num_layers=2)
+    # every weight and bias stacks the four gates i, f, g, o: 4H = 80 rows
     # layer 0: weight_ih_l0 (80, 10), weight_hh_l0 (80, 20), 2 biases (80,)
     # layer 1: weight_ih_l1 (80, 20) reads h of layer 0, weight_hh_l1,
     # 2 biases
-    return sum(p.numel() for p in lstm.parameters())
+    by_hand = (80 * 10 + 80 * 20 + 2 * 80) + (80 * 20 + 80 * 20 + 2 * 80)
+    counted = sum(p.numel() for p in lstm.parameters())
+    assert counted == by_hand  # 2560 + 3360
+    return counted
 
 
 @exercise(
@@ -184,20 +202,47 @@ def lstm_params(answer):
 def _solution_cell_drift():
     # Run it: the 1997 cell, c_t = c_{t-1} + i_t ⊙ g_t (no forget gate),
     # 1000 steps of one constant input, random weights.
-    gen = torch.Generator().manual_seed(0)
-    D, H = 4, 8
-    W_ih = 0.5 * torch.randn(4 * H, D, generator=gen)
-    W_hh = 0.5 * torch.randn(4 * H, H, generator=gen)
-    x = torch.randn(1, D, generator=gen)  # the same x_t at every step
-    h, c, peak = torch.zeros(1, H), torch.zeros(1, H), []
-    for _ in range(1000):
-        i, _f, g, o = (x @ W_ih.T + h @ W_hh.T).chunk(4, dim=-1)
-        c = c + torch.sigmoid(i) * torch.tanh(g)  # f ≡ 1
-        h = torch.sigmoid(o) * torch.tanh(c)
-        peak.append(c.abs().max().item())  # max_k |c_t,k|
+    peak = constant_input_peaks(forget_gate=False, steps=1000)
+    print(
+        f"max_k |c_t,k| at t = 500: {peak[499]:.1f}, "
+        f"at t = 1000: {peak[999]:.1f}"
+    )
     # twice the steps, twice the size: c grows linearly in t
     assert 1.9 < peak[999] / peak[499] < 2.1
     return "c"
+
+
+def constant_input_peaks(forget_gate, steps=1000, seed=0):
+    """max_k |c_t,k| for t = 1, ..., steps of an LSTM cell (D = 4, H = 8)
+    with random weights, fed the same input at every step. Without a
+    forget gate it is the 1997 cell: f ≡ 1."""
+    gen = torch.Generator().manual_seed(seed)
+    D, H = 4, 8
+    W_ih = 0.5 * torch.randn(4 * H, D, generator=gen)  # (4H, D)
+    W_hh = 0.5 * torch.randn(4 * H, H, generator=gen)  # (4H, H)
+    x = torch.randn(1, D, generator=gen)  # the same x_t at every step
+    h, c, peak = torch.zeros(1, H), torch.zeros(1, H), []
+    for _ in range(steps):
+        z = x @ W_ih.T + h @ W_hh.T  # (1, 4H), blocks i, f, g, o
+        i, f, g, o = z.chunk(4, dim=-1)  # (1, H) each
+        f = torch.sigmoid(f) if forget_gate else 1.0  # 1997: f ≡ 1
+        c = f * c + torch.sigmoid(i) * torch.tanh(g)  # c_t = f c + i g
+        h = torch.sigmoid(o) * torch.tanh(c)  # h_t = o ⊙ tanh(c_t)
+        peak.append(c.abs().max().item())  # max_k |c_t,k|
+    return peak
+
+
+def drift_experiment(steps=1000):
+    """The figure: max_k |c_t,k| against t, the 1997 cell and the cell
+    with a forget gate, the same weights and the same constant input."""
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    for forget_gate in (False, True):
+        label = "with forget gate" if forget_gate else "1997, no forget gate"
+        peak = constant_input_peaks(forget_gate, steps)
+        ax.plot(range(1, steps + 1), peak, label=label)
+    ax.set(xlabel="step $t$", ylabel="$\\max_k |c_{t,k}|$")
+    ax.legend()
+    return fig
 
 
 @exercise(
@@ -205,6 +250,8 @@ def _solution_cell_drift():
     title="The 1997 cell on a long constant input",
     kind="predict",
     solution=_solution_cell_drift,
+    helpers=(constant_input_peaks,),
+    demo=drift_experiment,
     hints=[
         "With a constant input, h soon stops changing, and so do i and g: "
         "each step then adds the same i ⊙ g to c.",
@@ -227,7 +274,7 @@ def cell_drift(answer):
         "above 1 each step; here ∂c_t/∂c_{t-1} = I along the cell state, "
         "so c grows by a bounded amount per step: linearly.",
     }
-    correct = _solution_cell_drift()
+    correct = checks.rerun_quietly(_solution_cell_drift)
     return checks.check_choice(answer, "abcd", correct, feedback=feedback)
 
 
@@ -241,6 +288,20 @@ def _solution_set_forget_bias(lstm, value):
             # gate order i, f, g, o: the forget gate is rows H:2H
             getattr(lstm, f"bias_ih_l{k}")[H : 2 * H] = value
             getattr(lstm, f"bias_hh_l{k}")[H : 2 * H] = 0.0  # b_if + b_hf
+
+
+def forget_bias_experiment(biases=(-2.0, 0.0, 1.0, 3.0, 10.0), T=200):
+    """The figure: ‖∂L/∂c_t‖ relative to t = T of a fresh LSTM (H = 64)
+    on the adding problem, one curve per forget-gate bias b_f."""
+    x, y = adding_problem(64, T, seed=0)  # (64, T, 2), (64, 1)
+    results = {}
+    for b_f in biases:
+        set_seed(0)  # the same weights for every b_f
+        model = RecurrentModel(2, 64, 1, kind="lstm")
+        _solution_set_forget_bias(model.rnn, b_f)
+        results[f"$b_f$ = {b_f:g}"] = hidden_grad_norms(model, x, y)
+    fig, _ = plot_grad_norms(results, which="c", relative=True)
+    return fig
 
 
 def _biases(lstm, k, H):
@@ -319,6 +380,7 @@ def _check_bias_case(answer, module, L, D, H, value):
     title="Set the forget-gate bias",
     kind="explore",
     solution=_solution_set_forget_bias,
+    demo=forget_bias_experiment,
     explanation=(
         "The forget gate sees b_if + b_hf, so one of the two bias vectors "
         "gets the value and the other gets 0 in rows H:2H. At "

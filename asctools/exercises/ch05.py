@@ -9,6 +9,7 @@ for the derivatives, the cell's equations written out for the states.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -17,6 +18,7 @@ from asctools.exercises.core import Incorrect, exercise
 from asctools.handmade import (
     Gate,
     NumpyLSTM,
+    memory_task_data,
     published_bce_with_logits,
     sigmoid,
     train_memory_task,
@@ -27,7 +29,9 @@ __all__ = [
     "bce_with_logits",
     "sign_bug",
     "accumulate",
+    "AssigningGate",
     "saturation",
+    "saturation_by_input_bias",
 ]
 
 
@@ -241,6 +245,10 @@ def _solution_sign_bug():
     kw = dict(seq_len=10, hidden_size=8, max_sequences=64 * 60, seed=0)
     res = train_memory_task(loss_sign_bug=True, **kw)
     h = res.history
+    print(
+        f"printed loss {h['loss'][0]:.2f} -> {h['loss'][-1]:.2f}, true BCE "
+        f"{h['bce'][-1]:.2f}, test accuracy {res.accuracy:.1%}"
+    )
     assert h["loss"][-1] < 0 < h["bce"][0] < h["bce"][-1]
     assert abs(np.mean(h["accuracy"][-20:]) - 0.5) < 0.1  # chance
     return "b"
@@ -280,22 +288,42 @@ def sign_bug(answer):
 
 
 def _solution_accumulate():
-    # Run it: an Elman chain h_t = tanh(W x_t + R h_{t-1} + b), T = 4,
-    # loss L = Σ h_T; record each backward call's share of ∂L/∂W.
-    rng = np.random.default_rng(0)
-    gate = Gate(2, 3, "tanh", rng=rng)
-    xs, h = rng.normal(size=(4, 1, 2)), np.zeros((1, 3))
-    for x in xs:  # t = 1, ..., T
-        h = gate.forward(x, h)
-    dh, shares = np.ones((1, 3)), []
-    for _ in xs:  # backward: t = T, ..., 1
-        before = gate.dW.copy()
-        _, dh = gate.backward(dh)
-        shares.append(gate.dW - before)
-    assert np.allclose(sum(shares), gate.dW)  # += gives the sum
-    # `self.dW = ...` would keep the last call's share: step t = 1's
-    assert not np.allclose(shares[-1], gate.dW)
+    # Run it: BPTT through an Elman chain h_t = tanh(W x_t + R h_{t-1} + b)
+    # of T = 6 steps, L = Σ_t w · h_t, with `+=` (Gate) and `=`
+    # (AssigningGate), the same weights. Step 1's input is x_1 = 0, so its
+    # share δ_1 x_1ᵀ of ∂L/∂W is zero and the other steps' shares are not.
+    right = Gate(3, 4, "tanh", rng=np.random.default_rng(0))  # D=3, H=4
+    wrong = AssigningGate(3, 4, "tanh", rng=np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    xs, w = rng.normal(size=(6, 2, 3)), rng.normal(size=4)  # (T, B, D)
+    xs[0] = 0.0  # x_1 = 0
+    for gate in (right, wrong):
+        h = np.zeros((2, 4))  # h_0, (B, H)
+        for x_t in xs:  # t = 1, ..., T
+            h = gate.forward(x_t, h)
+        dh = np.zeros_like(h)  # nothing comes back from step T + 1
+        for _ in xs:  # t = T, ..., 1
+            _, dh = gate.backward(w + dh)  # ∂L/∂h_t -> ∂L/∂h_{t-1}
+    print(
+        f"max |dW| with +=: {np.abs(right.dW).max():.3f}, "
+        f"with =: {np.abs(wrong.dW).max():.3f}"
+    )
+    assert np.abs(right.dW).max() > 0.01  # += : the sum of the shares
+    assert not wrong.dW.any()  # = : step 1's share is what is left, 0
     return "b"
+
+
+class AssigningGate(Gate):
+    """The mistake: every backward call *assigns* its step's share,
+    ``self.dW = delta.T @ x``, instead of adding it (``+=``)."""
+
+    def backward(self, grad_a):
+        # drop what the earlier calls stored (zero_grad would also drop
+        # the forward caches that backward still needs)
+        self.dW, self.dR, self.db = (
+            np.zeros_like(p) for p in (self.W, self.R, self.b)
+        )
+        return super().backward(grad_a)
 
 
 @exercise(
@@ -303,6 +331,7 @@ def _solution_accumulate():
     title="Assigning instead of accumulating",
     kind="predict",
     solution=_solution_accumulate,
+    helpers=(AssigningGate,),
     hints=[
         "In which order does BPTT call the gates' backward: t = 1, 2, ..., "
         "T or t = T, T−1, ..., 1?",
@@ -337,6 +366,20 @@ def _solution_saturation(model, x, threshold=0.1):
         frac[t] = np.mean(1.0 - np.tanh(c) ** 2 < threshold)  # tanh′(c_t)
     model.zero_grad()  # drop the caches that step() kept
     return frac  # (T,): t = 1, ..., T
+
+
+def saturation_by_input_bias(biases=(0.0, -1.0, -2.0, -3.0), T=100):
+    """The figure: the saturated fraction of the 1997 cell (H = 32) at
+    initialisation, 64 sequences of the memory task, per input-gate bias."""
+    x, _ = memory_task_data(64, T, np.random.default_rng(0))  # (64, T, 1)
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    for bias in biases:
+        cell = NumpyLSTM(1, 32, input_bias=bias, seed=0)
+        frac = _solution_saturation(cell, x)  # (T,)
+        ax.plot(range(1, T + 1), frac, label=f"bias {bias:g}")
+    ax.set(xlabel="step $t$", ylabel="saturated fraction")
+    ax.legend()
+    return fig
 
 
 def _cell_states(model, x):
@@ -404,6 +447,7 @@ def _saturation_cases(seed):
     title="The input-gate bias and saturated cells",
     kind="explore",
     solution=_solution_saturation,
+    demo=saturation_by_input_bias,
     explanation=(
         "With input bias 0 the 1997 cell adds about z ⊙ 0.5 at every step, "
         "so |c_t| grows with t and more and more units reach tanh′(c_t) ≈ "

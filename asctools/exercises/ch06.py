@@ -18,11 +18,17 @@ from asctools.handmade import (
     NumpyLSTM,
     TruncatedRTRL,
     bptt_loss_and_gradients,
+    memory_task_data,
     rtrl_loss_and_gradients,
     sigmoid,
 )
 
-__all__ = ["sensitivity_count", "input_gate_step", "gradient_cosine"]
+__all__ = [
+    "sensitivity_count",
+    "input_gate_step",
+    "gradient_cosine",
+    "cosine_by_length",
+]
 
 
 # --- 1. Predict: the sensitivities of one gate ---
@@ -283,6 +289,23 @@ def _solution_gradient_cosine(model, x, y):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+def cosine_by_length(seq_lens=(10, 25, 50, 100, 200)):
+    """The cosine of the truncated and the exact gradient at
+    initialisation (H = 8, input bias −2, 64 sequences of the memory
+    task of each length), for the 1997 cell and for the modern cell
+    (forget bias 1). Prints them; returns {forget_gate: [cosine per T]}."""
+    cosines = {}
+    for forget_gate in (False, True):
+        rng = np.random.default_rng(0)
+        net = NumpyLSTM(1, 8, forget_gate, input_bias=-2.0, seed=rng)
+        cosines[forget_gate] = [
+            _solution_gradient_cosine(net, *memory_task_data(64, T, rng))
+            for T in seq_lens
+        ]
+        print("forget gate", forget_gate, np.round(cosines[forget_gate], 5))
+    return cosines
+
+
 def _gradient_pair(model, x, y):
     """{name: (truncated, exact)} gradients, copied."""
     rtrl_loss_and_gradients(model, x, y)
@@ -327,6 +350,7 @@ def _cosine_mistakes(pairs):
     title="How far does T go with RTRL?",
     kind="explore",
     solution=_solution_gradient_cosine,
+    demo=cosine_by_length,
     hints=[
         "`rtrl_loss_and_gradients(model, x, y)` leaves the truncated "
         "gradient in `model.gradients()`, `bptt_loss_and_gradients` the "

@@ -267,9 +267,12 @@ def choose_threshold(answer):
 
 def _solution_bidirectional_shapes():
     lstm = nn.LSTM(
-        input_size=8, hidden_size=16, num_layers=2, bidirectional=True,
+        input_size=8,
+        hidden_size=16,
+        num_layers=2,
+        bidirectional=True,
         batch_first=True,
-    )  # fmt: skip
+    )
     out, (h_n, c_n) = lstm(torch.zeros(3, 10, 8))  # (B, T, D)
     # out: both directions side by side; h_n: (layers·directions, B, H)
     return tuple(out.shape), tuple(h_n.shape)
@@ -333,8 +336,12 @@ def bidirectional_shapes(answer):
 
 def _solution_gru_params():
     gru = nn.GRU(input_size=10, hidden_size=20, num_layers=2)
-    # per layer: 3 blocks (r, z, n) of W_ih, W_hh, b_ih, b_hh
-    return sum(p.numel() for p in gru.parameters())
+    # per layer: 3 blocks (r, z, n) of W_ih, W_hh, b_ih, b_hh; layer 2
+    # reads the 20 outputs of layer 1
+    by_hand = (3 * 20 * (10 + 20) + 2 * 60) + (3 * 20 * (20 + 20) + 2 * 60)
+    counted = sum(p.numel() for p in gru.parameters())
+    assert counted == by_hand  # 1920 + 2520
+    return counted
 
 
 @exercise(

@@ -8,7 +8,9 @@ reader's code passes through, and ``Exercise.check`` reports its line.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
+from contextlib import redirect_stdout
 
 import numpy as np
 import torch
@@ -36,6 +38,7 @@ __all__ = [
     "compare_modules",
     "compare_tensors",
     "compare_values",
+    "rerun_quietly",
 ]
 
 
@@ -256,3 +259,12 @@ def compare_modules(
         params=params,
         ref_name=type(reference).__name__,
     )
+
+
+def rerun_quietly(solution):
+    """The answer of a predict reference, as a checker needs it: the
+    experiment runs with its printing silenced (the reader's check shows
+    the verdict, not the reference's table) and torch's global random
+    state is left as it was (the reference may seed it)."""
+    with torch.random.fork_rng(devices=[]), redirect_stdout(io.StringIO()):
+        return solution()

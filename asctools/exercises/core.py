@@ -1,8 +1,8 @@
-"""Exercises, verdicts and their rendering (see the package docstring)."""
+"""Exercises and their verdicts (see the package docstring); how they are
+displayed is :mod:`asctools.exercises.display`."""
 
 from __future__ import annotations
 
-import html
 import inspect
 import os
 import re
@@ -13,21 +13,18 @@ import traceback
 from pathlib import Path
 
 from asctools._validate import check_int
+from asctools.exercises.display import (
+    CORRECT,
+    ERROR,
+    INCORRECT,
+    NOT_ATTEMPTED,
+    CheckResult,
+    Note,
+    ipython_shell,
+)
 
-CORRECT, NOT_ATTEMPTED = "correct", "not attempted"
-INCORRECT, ERROR = "incorrect", "error"
 KINDS = ("implement", "predict", "explore")
 STRICT_ENV = "ASCTOOLS_STRICT_CHECKS"
-
-# style -> (symbol, headline, border colour, background colour)
-_STYLE = {
-    CORRECT: ("✓", "Correct", "#2e7d32", "#e8f5e9"),
-    NOT_ATTEMPTED: ("○", "Not attempted yet", "#546e7a", "#eceff1"),
-    INCORRECT: ("✗", "Incorrect", "#c62828", "#ffebee"),
-    ERROR: ("⚠", "Your code raised an error", "#c62828", "#ffebee"),
-    "hint": ("?", "Hint", "#1565c0", "#e3f2fd"),
-    "solution": ("✎", "Solution", "#546e7a", "#fafafa"),
-}
 
 
 class Incorrect(Exception):
@@ -45,123 +42,6 @@ class CheckFailed(AssertionError):
 def strict_mode() -> bool:
     """True when ``ASCTOOLS_STRICT_CHECKS`` is 1 (``make book`` sets it)."""
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true")
-
-
-def _ipython():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
-
-
-def _inline_code(text: str) -> str:
-    """HTML-escape ``text`` and turn `backticks` into <code>."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
-
-
-class _Shown:
-    """Something that displays itself: ``show()`` displays or prints.
-
-    In IPython, ``show()`` remembers the cell (execution count) it ran in;
-    when the same object is that cell's last expression, IPython calls
-    ``_ipython_display_``, which then shows nothing, so the box appears
-    once. In a later cell, or through ``print``, it shows again.
-    """
-
-    _shown_in = None
-    style, title, text = "hint", "", ""
-
-    def show(self):
-        shell = _ipython()
-        if shell is None:
-            print(self)
-            return
-        self._publish()
-        self._shown_in = shell.execution_count
-
-    def _publish(self):
-        from IPython.display import display
-
-        data = {"text/html": self._repr_html_(), "text/plain": str(self)}
-        display(data, raw=True)
-
-    def _ipython_display_(self):
-        shell = _ipython()
-        if shell is None or shell.execution_count != self._shown_in:
-            self._publish()
-
-    def _repr_pretty_(self, printer, cycle):
-        printer.text(str(self))
-
-    def __str__(self):
-        return f"{_STYLE[self.style][0]} {self.title}\n{self.text}".rstrip()
-
-    def _body_html(self) -> str:
-        text = _inline_code(self.text)
-        return f'<div style="white-space:pre-wrap">{text}</div>'
-
-    def _repr_html_(self):
-        symbol, _, border, background = _STYLE[self.style]
-        return (
-            f'<div style="border-left:5px solid {border};'
-            f"background:{background};color:#212121;padding:.5em .8em;"
-            f'margin:.4em 0;border-radius:3px;font-size:95%">'
-            f'<div style="font-weight:bold;color:{border}">{symbol} '
-            f"{html.escape(self.title)}</div>{self._body_html()}</div>"
-        )
-
-
-class CheckResult(_Shown):
-    """The verdict of one ``check``.
-
-    ``status`` is ``"correct"``, ``"not attempted"``, ``"incorrect"`` or
-    ``"error"``; ``passed`` is True only for ``"correct"``. ``message`` says
-    what was checked or what is wrong; ``exception`` is the exception behind
-    ``"error"``; ``elapsed_s`` the checker's run time in seconds.
-    """
-
-    def __init__(self, exercise, status, message, exception=None):
-        self.exercise, self.status, self.message = exercise, status, message
-        self.style = status
-        self.title = (
-            f"{_STYLE[status][1]}: {exercise.title} ({exercise.label})"
-        )
-        self.exception, self.elapsed_s = exception, 0.0
-
-    text = property(lambda self: self.message)
-    passed = property(lambda self: self.status == CORRECT)
-
-    def __repr__(self):
-        first = self.message.splitlines()[0]
-        return f"<CheckResult {self.exercise.label}: {self.status}. {first}>"
-
-
-class Note(_Shown):
-    """A hint (``style="hint"``) or a solution: ``text`` and ``code``."""
-
-    def __init__(self, style, title, text, code=""):
-        self.style, self.title, self.text, self.code = style, title, text, code
-
-    def __str__(self):
-        return super().__str__() + (f"\n\n{self.code}" if self.code else "")
-
-    def __repr__(self):
-        return f"<Note {self.title!r}>"
-
-    def _body_html(self):
-        body = super()._body_html() if self.text else ""
-        if not self.code:
-            return body
-        try:
-            from pygments import highlight
-            from pygments.formatters import HtmlFormatter
-            from pygments.lexers import PythonLexer
-
-            fmt = HtmlFormatter(noclasses=True, nobackground=True)
-            return body + highlight(self.code, PythonLexer(), fmt)
-        except ImportError:
-            return body + f"<pre>{html.escape(self.code)}</pre>"
 
 
 # Frames in these folders are library code; the reader's frame is the last
@@ -197,7 +77,7 @@ def _error_message(exc: Exception) -> tuple[str, bool]:
         return text, False
     frame, place = mine[-1], Path(mine[-1].filename).name
     try:
-        place = _ipython().compile.format_code_name(frame.filename)[1]
+        place = ipython_shell().compile.format_code_name(frame.filename)[1]
     except (AttributeError, TypeError):  # not IPython, or not a cell
         pass
     text += f"\nat line {frame.lineno} of {place}, in {frame.name}"
