@@ -21,6 +21,7 @@ __all__ = [
     "phrase",
     "solved",
     "success_curve",
+    "success_steps",
     "summarise",
     "table",
 ]
@@ -84,6 +85,27 @@ def success_curve(runs, budgets) -> np.ndarray:
     at = np.array([np.inf if r["solved_at"] is None else r["solved_at"]
                    for r in runs])  # fmt: skip
     return np.array([(at <= b).mean() for b in budgets])
+
+
+def success_steps(runs) -> list[dict]:
+    """The success curve of every (task, seq_len, init, kind) group of
+    ``runs`` at the budgets where it steps: rows with those four fields,
+    ``x`` (sequences: 0, each solved seed's ``solved_at``, the budget),
+    ``y`` (the fraction solved within x) and ``n`` (seeds)."""
+    groups = {}
+    for r in runs:
+        key = (r["task"], r["seq_len"], r["init"], r["kind"])
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for (task, seq_len, init, kind), group in groups.items():
+        budget = max(r["budget"] for r in group)
+        xs = {0, budget} | {r["solved_at"] for r in group}
+        xs = sorted(x for x in xs if x is not None and x <= budget)
+        for x, y in zip(xs, success_curve(group, xs), strict=True):
+            rows.append({"task": task, "seq_len": seq_len, "init": init,
+                         "kind": kind, "x": int(x), "y": float(y),
+                         "n": len(group)})  # fmt: skip
+    return rows
 
 
 def _count(x) -> str:

@@ -5,10 +5,12 @@
   models of :mod:`asctools.rnn`; :func:`grad_ratio` and
   :func:`relative_grad_norms` divide by ‖∂L/∂h_T‖.
 * :func:`rnn_jacobian_norms`: ‖∂h_t/∂h_k‖ against t − k with the bound
-  (γ σ_max)^(t−k); :func:`spectrum` of W_hh.
+  (γ σ_max)^(t−k), :func:`jacobian_norms_by_scale` over rescaled W_hh;
+  :func:`spectrum` of W_hh.
 * :func:`gate_trace`: the gates, states and predictions of an LSTM or GRU
   at every step (heat-maps, time constants, saturation).
-* :func:`cliff_surface`: the loss surface of a one-unit RNN.
+* :func:`cliff_surface`: the loss surface of a one-unit RNN;
+  :func:`cliff_descent`: gradient descent on it, clipped or not.
 * :func:`unroll`: every state of a model, the instruments' one view of it.
 
 Experiments that train and then measure (``adding_ratio``,
@@ -16,12 +18,19 @@ Experiments that train and then measure (``adding_ratio``,
 these results in :mod:`asctools.plots`.
 """
 
-from asctools.gradflow.cliff import CliffSurface, cliff_surface, one_unit_loss
+from asctools.gradflow.cliff import (
+    CliffSurface,
+    cliff_descent,
+    cliff_surface,
+    one_unit_grad,
+    one_unit_loss,
+)
 from asctools.gradflow.gates import GateTrace, gate_trace
 from asctools.gradflow.jacobian import (
     GAMMA,
     JacobianNorms,
     Spectrum,
+    jacobian_norms_by_scale,
     jacobian_product_norms,
     rnn_jacobian_norms,
     scale_spectral_norm,
@@ -43,12 +52,15 @@ __all__ = [
     "JacobianNorms",
     "Spectrum",
     "Unrolled",
+    "cliff_descent",
     "cliff_surface",
     "gate_trace",
     "grad_ratio",
     "hidden_grad_norms",
+    "jacobian_norms_by_scale",
     "jacobian_product_norms",
     "layer_kind",
+    "one_unit_grad",
     "one_unit_loss",
     "relative_grad_norms",
     "rnn_jacobian_norms",

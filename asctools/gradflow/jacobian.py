@@ -15,6 +15,7 @@ of W_hh^n itself (ρ^n) but is no bound on the product.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,3 +218,14 @@ def scale_spectral_norm(
     sigma_max = check_real("sigma_max", sigma_max, 0, strict=True)
     with torch.no_grad():
         w_hh.mul_(sigma_max / torch.linalg.matrix_norm(w_hh, ord=2))
+
+
+def jacobian_norms_by_scale(rnn, x, sigmas) -> dict[float, JacobianNorms]:
+    """{σ: :func:`rnn_jacobian_norms`} of copies of ``rnn`` whose W_hh is
+    rescaled to σ_max = σ (``rnn`` itself is left as it is), on one x."""
+    norms = {}
+    for sigma in sigmas:
+        scaled = copy.deepcopy(rnn)
+        scale_spectral_norm(scaled, float(sigma))
+        norms[float(sigma)] = rnn_jacobian_norms(scaled, x)
+    return norms
