@@ -15,14 +15,17 @@ STAMP := $(VENV)/.installed
 
 # Small RNN steps run best on one thread on a shared 2-core machine
 # (benchmarks/bench_nn.py --threads measures it); progress bars stay out of
-# the built HTML.
+# the built HTML; ASCTOOLS_BOOK_HTML=1 makes the interactive figures the
+# book's HTML blocks (asctools/plots/interactive/embed.py).
 export ASCTOOLS_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
-BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1
+BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1 \
+	ASCTOOLS_BOOK_HTML=1
 
 # The execution cache is keyed on cell source only; a change to the package
 # or the requirements must re-execute the chapters, so it keys the cache too.
 CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py \
+	asctools/*/*/*.py \
 	asctools/results/*.json)) pyproject.toml requirements.txt
 
 # MathJax 3 is served from the site itself (npm's `mathjax` package, copied
@@ -31,6 +34,19 @@ CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py \
 MATHJAX_VERSION ?= 3.2.2
 MATHJAX_NPM := _build/mathjax-$(MATHJAX_VERSION)
 MATHJAX := $(MATHJAX_NPM)/node_modules/mathjax/es5
+
+# The interactive figures (asctools/plots/interactive.py) are Vega-Lite specs
+# drawn by npm's vega, vega-lite and vega-embed, also served from the site:
+# their *.min.js go to _static/vega/, where _config.yml's html_js_files
+# point. vega-lite's version is the one Altair writes its specs for
+# (altair.VEGALITE_VERSION).
+VEGA_VERSION ?= 6.2.0
+VEGALITE_VERSION ?= 6.4.1
+VEGAEMBED_VERSION ?= 7.1.0
+VEGA_NPM := _build/vega-$(VEGA_VERSION)-$(VEGALITE_VERSION)-$(VEGAEMBED_VERSION)
+VEGA_JS := $(foreach p,vega vega-lite vega-embed,\
+	$(VEGA_NPM)/node_modules/$(p)/build/$(p).min.js)
+VEGA_EMBED := $(lastword $(VEGA_JS))
 
 .PHONY: help install book test lint format notebooks bench clean \
 	browser-deps experiments
@@ -55,10 +71,17 @@ $(MATHJAX)/tex-mml-chtml.js:
 	npm install --prefix $(MATHJAX_NPM) --no-save --no-audit --no-fund \
 		mathjax@$(MATHJAX_VERSION)
 
-book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
-	@mkdir -p _build/html/_static
+$(VEGA_EMBED):
+	npm install --prefix $(VEGA_NPM) --no-save --no-audit --no-fund \
+		vega@$(VEGA_VERSION) vega-lite@$(VEGALITE_VERSION) \
+		vega-embed@$(VEGAEMBED_VERSION)
+
+book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js \
+		$(VEGA_EMBED)
+	@mkdir -p _build/html/_static/vega
 	rm -rf _build/html/_static/mathjax
 	cp -r $(MATHJAX) _build/html/_static/mathjax
+	cp $(VEGA_JS) _build/html/_static/vega/
 	@key=$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
 		echo "asctools or requirements changed: clearing execution cache"; \

@@ -8,6 +8,7 @@ Makefile runs (``run_notebooks``) instead of copies of their logic.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_build" / "html"
+# the built book; ASCTOOLS_SITE points the browser tests at another copy
+# (tests/test_browser.py's interactive figures fail on one without their
+# JavaScript, _static/vega/)
+SITE = Path(os.environ.get("ASCTOOLS_SITE", ROOT / "_build" / "html"))
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, not a download
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -318,3 +318,249 @@ def test_fits_a_phone_screen(visit):
     assert width <= visit.phone["screen"] + 1, (
         f"{visit.doc} scrolls sideways on a phone ({width} px): {wide}"
     )
+
+
+# ------------------------------------------------ the interactive figures
+# asctools.plots.interactive: each figure is a still that vega-embed (the
+# book's own copy in _static/vega/) replaces by a Vega-Lite chart whose
+# controls are labelled inputs. Each page with figures is opened at desktop
+# and at phone size; each control is reached with Tab and moved with the
+# keyboard, and the drawing must change. Screenshots of each figure before
+# and after each move go to _build/screenshots/interactive/.
+FIGURES = {
+    doc: n
+    for doc in PAGES
+    if (src := ROOT / f"{doc}.md").exists()
+    and (n := src.read_text().count("interactive.show("))
+}
+FIGURE_JS = r"""
+window.__figures = {
+  all() { return [...document.querySelectorAll(".asc-interactive")]; },
+  drawn(i) {  // the chart's SVG as drawn now, or null
+    const svg = this.all()[i].querySelector(".asc-chart svg");
+    return svg && svg.getBoundingClientRect().width > 0 ? svg.outerHTML : null;
+  },
+  facts(i, screen) {
+    const fig = this.all()[i];
+    const still = fig.querySelector("img.asc-still");
+    const seen = (el) => el && el.getBoundingClientRect().width > 0 &&
+      getComputedStyle(el).visibility !== "hidden";
+    const controls = [...fig.querySelectorAll(".vega-bindings input")]
+      .filter((el) => el.type !== "radio" || el.checked)  // one per group
+      .map((el) => {
+        const bind = el.closest(".vega-bind");
+        const name = bind.querySelector(".vega-bind-name");
+        const group = el.closest("[role=radiogroup]");
+        return {name: el.name, type: el.type,
+          label: name && seen(name) ? name.textContent.trim() : "",
+          group: el.type !== "radio" ||
+            !!(group && group.getAttribute("aria-label").trim()),
+          own: el.closest("label") ? el.closest("label").textContent : ""};
+      });
+    return {still: !!still && seen(still), chart: this.drawn(i) !== null,
+      alt: still ? still.alt : "", controls,
+      right: Math.max(...[fig, ...fig.querySelectorAll("*")].map(
+        (el) => el.getBoundingClientRect().right)),
+      pageWidth: document.scrollingElement.scrollWidth, screen};
+  },
+};
+"""
+
+
+@dataclass
+class Figures:
+    """One page's interactive figures at one size, and what moving each
+    control did."""
+
+    doc: str
+    kind: str
+    visit: Visit
+    facts: list[dict] = field(default_factory=list)
+    tabbed: list[list[str]] = field(default_factory=list)
+    moves: list[dict] = field(default_factory=list)
+
+
+def _key_for(page, name: str, kind: str) -> str:
+    """The key a reader presses to move a control by one step."""
+    if kind == "checkbox":
+        return "Space"
+    if kind == "radio":
+        return "ArrowRight"
+    at_max = page.evaluate(
+        "(n) => { const el = document.activeElement;"
+        " return Number(el.value) >= Number(el.max); }",
+        name,
+    )
+    return "ArrowLeft" if at_max else "ArrowRight"
+
+
+def _tab_through(page, i: int) -> list[str]:
+    """Names of the controls that Tab reaches, in order, starting just
+    before figure ``i`` and stopping when focus leaves it."""
+    page.evaluate(
+        "(i) => { const f = window.__figures.all()[i];"
+        " f.tabIndex = -1; f.focus(); }",
+        i,
+    )
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        name = page.evaluate(
+            "(i) => { const el = document.activeElement;"
+            " const f = window.__figures.all()[i];"
+            " return f.contains(el) ? el.name || el.tagName : null; }",
+            i,
+        )
+        if name is None:
+            break
+        reached.append(name)
+    return reached
+
+
+def _move(page, figure, i: int, control: dict, shots: Path, stem: str):
+    """Focus ``control`` of figure ``i``, press its key, and record the
+    value and the drawing before and after (with screenshots)."""
+    sel = f'.vega-bindings input[name="{control["name"]}"]'
+    if control["type"] == "radio":
+        sel += ":checked"
+    box = figure.locator(".asc-chart")
+    before = page.evaluate("(i) => window.__figures.drawn(i)", i)
+    figure.screenshot(path=shots / f"{stem}-before.png")
+    value = figure.locator(sel).evaluate("(el) => el.value + el.checked")
+    figure.locator(sel).focus()
+    key = _key_for(page, control["name"], control["type"])
+    page.keyboard.press(key)
+    after = before
+    for _ in range(50):  # Vega redraws on the next frames
+        page.wait_for_timeout(100)
+        after = page.evaluate("(i) => window.__figures.drawn(i)", i)
+        if after != before:
+            break
+    moved = page.evaluate(
+        "(n) => { const el = document.activeElement;"
+        " return el.name === n ? el.value + el.checked : null; }",
+        control["name"],
+    )
+    box.scroll_into_view_if_needed()
+    figure.screenshot(path=shots / f"{stem}-after.png")
+    return {"figure": i, "control": control["name"], "key": key,
+            "value": (value, moved), "changed": after != before}  # fmt: skip
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(d, k) for d in FIGURES for k in ("desktop", "phone")],
+    ids=lambda p: f"{p[0].removeprefix('book/')}-{p[1]}",
+)
+def figures(request, contexts, site, site_url) -> Figures:
+    """Every interactive figure of one page, rendered and moved."""
+    doc, kind = request.param
+    visit = Visit(doc, f"{site_url}{doc}.html", {})
+    page = contexts[kind].new_page()
+    page.add_init_script(CHECKS_JS + FIGURE_JS)
+    _listen(page, site_url, visit)
+    page.goto(visit.url, wait_until="load")
+    page.evaluate("() => window.__book.settle()")
+    found = Figures(doc, kind, visit)
+    shots = SHOTS / "interactive"
+    shots.mkdir(parents=True, exist_ok=True)
+    name = doc.removeprefix("book/")
+    try:
+        count = page.locator(".asc-interactive").count()
+        for i in range(count):
+            figure = page.locator(".asc-interactive").nth(i)
+            figure.scroll_into_view_if_needed()
+            for _ in range(100):  # up to 10 s for the chart to be drawn
+                if page.evaluate("(i) => window.__figures.drawn(i)", i):
+                    break
+                page.wait_for_timeout(100)
+            width = page.viewport_size["width"]
+            facts = page.evaluate(
+                "([i, w]) => window.__figures.facts(i, w)", [i, width]
+            )
+            found.facts.append(facts)
+            found.tabbed.append(_tab_through(page, i))
+            for control in facts["controls"] if facts["chart"] else []:
+                stem = f"{name}-fig{i + 1}-{control['name']}-{kind}"
+                found.moves.append(
+                    _move(page, figure, i, control, shots, stem)
+                )
+    finally:
+        page.close()
+    return found
+
+
+def test_each_chapter_shows_its_interactive_figures(figures):
+    n = FIGURES[figures.doc]
+    assert len(figures.facts) == n, (
+        f"{figures.doc}: {n} interactive.show() cells in the source, "
+        f"{len(figures.facts)} figures on the page"
+    )
+
+
+def test_interactive_figures_render_over_their_still(figures):
+    for i, facts in enumerate(figures.facts, 1):
+        assert facts["alt"], f"{figures.doc} figure {i}: a still without alt"
+        assert facts["chart"], (
+            f"{figures.doc} figure {i} ({figures.kind}): no chart drawn "
+            "(is _static/vega/ missing?)"
+        )
+        assert not facts["still"], f"{figures.doc} figure {i}: still shown"
+
+
+def test_interactive_controls_are_labelled(figures):
+    for i, facts in enumerate(figures.facts, 1):
+        assert facts["controls"], f"{figures.doc} figure {i}: no controls"
+        for c in facts["controls"]:
+            assert c["label"] and c["group"] and c["own"].strip(), (
+                f"{figures.doc} figure {i}: control {c} has no visible label"
+            )
+
+
+def test_interactive_controls_are_reached_by_tab(figures):
+    for i, (facts, tabbed) in enumerate(
+        zip(figures.facts, figures.tabbed, strict=True), 1
+    ):
+        names = [c["name"] for c in facts["controls"]]
+        assert names and tabbed[: len(names)] == names, (
+            f"{figures.doc} figure {i}: Tab reached {tabbed}, not {names}"
+        )
+
+
+def test_interactive_controls_move_the_figure(figures):
+    moved = {m["figure"] for m in figures.moves}
+    for i, facts in enumerate(figures.facts):
+        assert i in moved, f"{figures.doc} figure {i + 1}: nothing to move"
+    for move in figures.moves:
+        before, after = move["value"]
+        where = f"{figures.doc} figure {move['figure'] + 1} ({figures.kind})"
+        assert after is not None and after != before, (
+            f"{where}: {move['key']} left {move['control']} at {before}"
+        )
+        assert move["changed"], (
+            f"{where}: moving {move['control']} ({move['key']}) did not "
+            "change the drawing"
+        )
+
+
+def test_interactive_figures_log_no_console_errors(figures):
+    unknown = [
+        msg
+        for msg in figures.visit.console
+        if not any(re.search(p, msg) for p, _ in KNOWN_CONSOLE_ERRORS)
+    ]
+    assert not unknown, f"{figures.doc}: console errors: {set(unknown)}"
+
+
+def test_interactive_figures_fetch_nothing_from_outside(figures):
+    blocked = set(figures.visit.blocked)
+    assert not blocked, f"{figures.doc} fetched from outside: {blocked}"
+
+
+def test_interactive_figures_fit_the_screen(figures):
+    for i, facts in enumerate(figures.facts, 1):
+        assert facts["right"] <= facts["screen"] + 1, (
+            f"{figures.doc} figure {i} sticks out to {facts['right']:.0f} px "
+            f"on a {facts['screen']} px screen"
+        )
+        assert facts["pageWidth"] <= facts["screen"] + 1
