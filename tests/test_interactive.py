@@ -259,6 +259,17 @@ def test_success_spec_has_a_selector_for_task_length_and_init():
     assert {r["kind"] for r in rows} == {"rnn", "lstm"}
 
 
+def test_success_still_is_the_chosen_state():
+    runs = synthetic_runs()
+    fig = iv.success_still(runs, "adding", 100, "chrono")
+    (line,) = fig.axes[0].lines  # the RNN has no chrono runs
+    want = [r for r in evidence.success_steps(runs) if (r["task"],
+            r["seq_len"], r["init"], r["kind"]) == ("adding", 100, "chrono",
+            "lstm")]  # fmt: skip
+    np.testing.assert_allclose(line.get_xdata(), [r["x"] for r in want])
+    np.testing.assert_allclose(line.get_ydata(), [r["y"] for r in want])
+
+
 # ---------------------------------------------------------------- show()
 def test_show_gives_the_book_a_still_and_a_guarded_embed(jac, monkeypatch):
     monkeypatch.setenv(iv.BOOK_ENV, "1")

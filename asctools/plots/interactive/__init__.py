@@ -31,6 +31,7 @@ from asctools.plots.interactive.lstm import (
     gates_still,
     marker_units,
     success_chart,
+    success_still,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "marker_units",
     "show",
     "success_chart",
+    "success_still",
 ]

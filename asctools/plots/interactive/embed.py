@@ -4,9 +4,10 @@ In the book's build (environment variable ``ASCTOOLS_BOOK_HTML`` = 1) a
 cell's figure becomes one HTML block: the still (a PNG, with alt text),
 an empty container and a short script that calls
 ``vegaEmbed(container, spec, {actions: false})`` only if ``vegaEmbed``
-exists, and hides the still once the chart is drawn. Where scripts do not
-run, or the library is missing, the still stays. The library (npm's vega,
-vega-lite, vega-embed) is the book's own copy in ``_static/vega/``.
+exists, and hides the still once the chart is drawn (and names each
+group of radio buttons by its label). Where scripts do not run, or the
+library is missing, the still stays. The library (npm's vega, vega-lite,
+vega-embed) is the book's own copy in ``_static/vega/``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ _SCRIPT = """(function () {
     if (!window.vegaEmbed || !box) return;
     vegaEmbed(box, spec, {actions: false, renderer: "svg"}).then(function () {
       box.parentNode.querySelector("img.asc-still").style.display = "none";
+      box.querySelectorAll(".vega-bind-radio").forEach(function (group) {
+        group.setAttribute("role", "radiogroup");  // named by its label
+        group.setAttribute("aria-label", group.previousSibling.textContent);
+      });
     }).catch(function (err) { console.error("vega-embed: " + err); });
   }
   if (document.readyState === "loading") {

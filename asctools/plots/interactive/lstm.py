@@ -5,7 +5,7 @@
   :func:`gates_still` its still, :func:`marker_units` which units to show;
 * :func:`success_chart`: the fraction of seeds solved against training
   sequences, with radio buttons for the task, T and the initialisation
-  (its still is :func:`asctools.plots.plot_success`).
+  :func:`success_still` its still.
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ from asctools.plots.interactive._spec import (
     slider,
 )
 
-__all__ = ["gates_chart", "gates_still", "marker_units", "success_chart"]
+__all__ = [
+    "gates_chart",
+    "gates_still",
+    "marker_units",
+    "success_chart",
+    "success_still",
+]
+# matplotlib's first colours, so that the chart and its still agree
+KIND_COLOURS = {"rnn": "#1f77b4", "lstm": "#ff7f0e", "gru": "#2ca02c"}
 
 
 def marker_units(trace, x, k=4) -> list[int]:
@@ -206,7 +214,9 @@ def success_chart(runs, task=None, seq_len=None, init="chrono"):
         first = start[field] if start[field] in values else values[0]
         params.append(alt.param(name=f"pick_{field}", value=first, bind=bind))
         chosen.append(f"datum.{field} == pick_{field}")
-    kinds = alt.Scale(domain=["rnn", "lstm", "gru"])
+    kinds = alt.Scale(
+        domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())
+    )
     line = alt.Chart(csv(rows)).transform_filter(" && ".join(chosen))
     line = line.mark_line(interpolate="step-after", point=True).encode(
         x=alt.X("x:Q", title="training sequences seen"),
@@ -224,3 +234,28 @@ def success_chart(runs, task=None, seq_len=None, init="chrono"):
         tooltip=["kind:N", "x:Q", "y:Q", "n:Q"],
     )
     return line.add_params(*params).properties(width="container", height=260)
+
+
+def success_still(runs, task, seq_len, init):
+    """:func:`success_chart` at (task, seq_len, init), by matplotlib."""
+    chosen = (task, seq_len, init)
+    rows = success_steps(runs)
+    rows = [r for r in rows if (r["task"], r["seq_len"], r["init"]) == chosen]
+    fig, ax = plt.subplots(figsize=(6.0, 3.8), layout="constrained")
+    for kind, colour in KIND_COLOURS.items():
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        xs, ys, n = (
+            [r["x"] for r in mine],
+            [r["y"] for r in mine],
+            mine[0]["n"],
+        )
+        label = f"{kind} ({round(ys[-1] * n)}/{n})"
+        ax.step(xs, ys, where="post", color=colour, marker="o", label=label)
+    name = INITS[init][0] if init in INITS else init
+    ax.set(xlabel="training sequences seen", ylim=(-0.04, 1.04))
+    ax.set(ylabel="fraction of seeds solved")
+    ax.set_title(f"{task.replace('_', ' ')}, T = {seq_len}, {name}")
+    ax.legend()
+    return fig
