@@ -14,21 +14,21 @@ PIP_C := $(if $(TORCH_CONSTRAINTS),-c $(TORCH_CONSTRAINTS),)
 STAMP := $(VENV)/.installed
 
 # Small RNN steps run best on one thread on a shared 2-core machine
-# (benchmarks/bench_nn.py --threads measures it); progress bars stay out of
-# the built HTML.
+# (benchmarks/bench_nn.py --threads measures it).
 export ASCTOOLS_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
+# The build's environment comes from _config.yml (asctools_build_env, set by
+# book/_ext/asctools_book.py, so that a plain `jupyter-book build` gets it
+# too; that extension also keys the execution cache on the package). The
+# same variables are spelled here; tests/test_book.py keeps them equal.
 BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1
 
-# The execution cache is keyed on cell source only; a change to the package
-# or the requirements must re-execute the chapters, so it keys the cache too.
-CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py \
-	asctools/results/*.json)) pyproject.toml requirements.txt
-
-# MathJax 3 is served from the site itself (npm's `mathjax` package, copied
-# into _static/mathjax/, where _config.yml's mathjax_path points), so pages
-# render offline and in the browser tests.
-MATHJAX_VERSION ?= 3.2.2
+# MathJax 3 is served from the site itself (npm's `mathjax` package, which
+# the build copies into _static/mathjax/, where _config.yml's mathjax_path
+# points), so pages render offline and in the browser tests. Its version is
+# _config.yml's asctools_mathjax_version.
+MATHJAX_VERSION := $(shell sed -n \
+	's/^ *asctools_mathjax_version: *"\([^"]*\)".*/\1/p' _config.yml)
 MATHJAX_NPM := _build/mathjax-$(MATHJAX_VERSION)
 MATHJAX := $(MATHJAX_NPM)/node_modules/mathjax/es5
 
@@ -56,23 +56,15 @@ $(MATHJAX)/tex-mml-chtml.js:
 		mathjax@$(MATHJAX_VERSION)
 
 book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
-	@mkdir -p _build/html/_static
-	rm -rf _build/html/_static/mathjax
-	cp -r $(MATHJAX) _build/html/_static/mathjax
-	@key=$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16); \
-	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
-		echo "asctools or requirements changed: clearing execution cache"; \
-		rm -rf _build/.jupyter_cache; echo $$key > _build/.cache-key; \
-	fi
 	$(BUILD_ENV) $(BIN)/jupyter-book build . --all -W -n --keep-going
 
 lint: $(STAMP)
-	$(BIN)/ruff check asctools tests benchmarks book/_scripts
-	$(BIN)/ruff format --check asctools tests benchmarks book/_scripts
+	$(BIN)/ruff check asctools tests benchmarks book/_scripts book/_ext
+	$(BIN)/ruff format --check asctools tests benchmarks book/_scripts book/_ext
 
 format: $(STAMP)
-	$(BIN)/ruff format asctools tests benchmarks book/_scripts
-	$(BIN)/ruff check --fix asctools tests benchmarks book/_scripts
+	$(BIN)/ruff format asctools tests benchmarks book/_scripts book/_ext
+	$(BIN)/ruff check --fix asctools tests benchmarks book/_scripts book/_ext
 
 notebooks: $(STAMP)
 	$(BIN)/python book/_scripts/sync_notebooks.py

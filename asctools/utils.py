@@ -122,10 +122,10 @@ def glue(name: str, value, display: bool = False) -> None:
 
     In the book build this is ``myst_nb.glue``: the text quotes the number
     the cell computed. Where myst-nb is not installed (Colab), the chapter's
-    Colab twin names the value instead (`` `name` `` where the book shows
-    the number), so it is shown here: as the cell's output when ``display``
-    is true, otherwise printed as ``name = value``, a float (Python's,
-    NumPy's, or a 0-d tensor or array) to 3 significant digits.
+    Colab twin quotes the book's run instead, so this run's value is shown
+    here: as the cell's output when ``display`` is true, otherwise printed
+    as ``name = value (your run)``, a float (Python's, NumPy's, or a 0-d
+    tensor or array) to 3 significant digits.
 
     ``name`` must be a non-empty ``str``.
     """
@@ -149,6 +149,7 @@ def glue(name: str, value, display: bool = False) -> None:
         is_float = isinstance(item, numbers.Real) and not isinstance(
             item, numbers.Integral
         )
-        print(f"{name} = {item:.3g}" if is_float else f"{name} = {value}")
+        text = f"{item:.3g}" if is_float else f"{value}"
+        print(f"{name} = {text} (your run)")
         return
     myst_glue(name, value, display=display)

@@ -78,7 +78,7 @@ def test_set_threads(monkeypatch):
 def test_glue_without_myst_nb(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
     assert glue("x", 3.5) is None
-    assert capsys.readouterr().out == "x = 3.5\n"
+    assert capsys.readouterr().out == "x = 3.5 (your run)\n"
     glue("x", 3.5, display=True)  # shown as the value, not as name = value
     assert capsys.readouterr().out.strip() == "3.5"
 
@@ -101,7 +101,7 @@ def test_glue_without_myst_nb_prints_name_and_value(
 ):
     monkeypatch.setitem(sys.modules, "myst_nb", None)
     glue("ch00_value", value, display=False)
-    assert capsys.readouterr().out == f"ch00_value = {printed}\n"
+    assert capsys.readouterr().out == f"ch00_value = {printed} (your run)\n"
 
 
 @pytest.mark.parametrize(
