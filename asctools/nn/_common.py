@@ -97,3 +97,37 @@ def recurrent_weight_grad(
         da[1:].reshape(-1, gh).t(),  # (G·H, (T-1)·B)
         hs[:-1].reshape(-1, h),  # ((T-1)·B, H)
     )
+
+
+def backward_with_graph(ctx, unroll, inputs, grad_outputs, *args) -> tuple:
+    """A fused Function's backward as a graph, for second derivatives.
+
+    Called when autograd asks for ``create_graph=True`` (grad mode is on
+    inside ``backward``): the hand-written BPTT runs without autograd, so
+    this reruns the forward with ``unroll`` (the plain per-step functions
+    of :mod:`asctools.nn.functional`) on the saved ``inputs`` and
+    differentiates that with ``create_graph=True``. Each input that needs a
+    gradient enters through a view of itself, so the inputs are
+    independent variables as in any Function's backward: an ``h0`` that
+    was computed from ``weight_hh`` is not followed twice. ``args`` are
+    the non-tensor inputs; returns one gradient (or None) per input.
+    """
+    needs = ctx.needs_input_grad[: len(inputs)]
+    wanted = [i for i, need in enumerate(needs) if need]
+    with torch.enable_grad():
+        leaves = list(inputs)
+        for i in wanted:
+            leaves[i] = inputs[i].view_as(inputs[i])
+        outputs = unroll(*leaves, *args)
+        used = [i for i, o in enumerate(outputs) if o.requires_grad]
+        grads = torch.autograd.grad(
+            [outputs[i] for i in used],
+            [leaves[i] for i in wanted],
+            [grad_outputs[i] for i in used],
+            create_graph=True,
+            allow_unused=True,
+        )
+    result = [None] * (len(inputs) + len(args))
+    for i, g in zip(wanted, grads, strict=True):
+        result[i] = g
+    return tuple(result)

@@ -29,15 +29,22 @@ path through h_t)::
 
 The loop works on one step's (B, 4H) block at a time, which stays in the
 CPU cache; only the weight gradients are formed over all steps at once.
+
+Second derivatives: when autograd asks for a graph of the gradient
+(``create_graph=True``), the backward reruns the forward with the plain
+per-step functions and differentiates that instead
+(:func:`asctools.nn._common.backward_with_graph`), so gradient penalties
+and Hessian-vector products get torch.nn's numbers. The ordinary backward
+keeps the hand-written loop.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from asctools.nn._common import recurrent_weight_grad
+from asctools.nn._common import backward_with_graph, recurrent_weight_grad
+from asctools.nn.functional import lstm_unroll
 
 __all__ = ["lstm_sequence"]
 
@@ -70,14 +77,20 @@ class _LSTMSequence(torch.autograd.Function):
             c = torch.mul(f, c, out=cs[t]).addcmul_(i, g)  # f⊙c + i⊙g
             # h = o ⊙ tanh(c); tanh(c) is kept for the backward pass
             h = torch.mul(o, torch.tanh(c, out=tanh_cs[t]), out=hs[t])
-        ctx.save_for_backward(gates, cs, tanh_cs, hs, h0, c0, weight_hh)
+        # the inputs first: the graph backward reruns the forward on them
+        ctx.save_for_backward(
+            xw, h0, c0, weight_hh, bias_hh, gates, cs, tanh_cs, hs
+        )
         ctx.has_bias = bias_hh is not None
         return hs, h.clone(), c.clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, d_hs, d_hn, d_cn):
-        gates, cs, tanh_cs, hs, h0, c0, weight_hh = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            grads = (d_hs, d_hn, d_cn)
+            return backward_with_graph(ctx, lstm_unroll, saved[:5], grads)
+        _, h0, c0, weight_hh, _, gates, cs, tanh_cs, hs = saved
         T = gates.shape[0]
         one = gates.new_ones(())
         d_hs = d_hs.contiguous()  # ∂L/∂out, (T, B, H)
@@ -123,8 +136,8 @@ def lstm_sequence(
     ``xw`` is the input projection ``x W_ihᵀ + b_ih`` of shape (T, B, 4H);
     ``h0``, ``c0`` are (B, H); ``weight_hh`` is (4H, H), ``bias_hh`` (4H,)
     or None. ``out`` is (T, B, H) = h_1 .. h_T; ``h``, ``c`` are the final
-    states (B, H). Differentiable once (``once_differentiable``); equal to
-    looping :func:`asctools.nn.functional.lstm_step` over t.
+    states (B, H). Equal to :func:`asctools.nn.functional.lstm_unroll`,
+    with a hand-written backward; differentiable any number of times.
     """
     return _LSTMSequence.apply(
         xw.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, bias_hh

@@ -3,7 +3,9 @@
 Same idea as :mod:`asctools.nn._lstm_seq`: the forward loop runs without
 autograd and keeps what the backward pass needs; the backward pass runs the
 recurrence in reverse over time, one step's block at a time, and forms
-dW_hh with one matrix product over all steps.
+dW_hh with one matrix product over all steps. A backward that must build
+a graph (``create_graph=True``) reruns the forward with the plain per-step
+functions and differentiates that (second derivatives as torch.nn's).
 Shapes: ``xw`` (T, B, G·H) = x W_ihᵀ + b_ih, ``h0`` (B, H), ``weight_hh``
 (G·H, H), ``bias_hh`` (G·H,) or None; outputs (T, B, H) and h_T (B, H).
 """
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from asctools.nn._common import recurrent_weight_grad
+from asctools.nn._common import backward_with_graph, recurrent_weight_grad
+from asctools.nn.functional import gru_unroll, rnn_unroll
 
 __all__ = ["rnn_sequence", "gru_sequence"]
 
@@ -40,14 +42,18 @@ class _RNNSequence(torch.autograd.Function):
         h = h0
         for t in range(xw.shape[0]):
             h = act_(hs[t].addmm_(h, w_t))  # h_t = φ(a_t), in place
-        ctx.save_for_backward(hs, h0, weight_hh)
+        ctx.save_for_backward(xw, h0, weight_hh, bias_hh, hs)
         ctx.has_bias, ctx.nonlinearity = bias_hh is not None, nonlinearity
         return hs, h.clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, d_hs, d_hn):
-        hs, h0, weight_hh = ctx.saved_tensors
+        xw, h0, weight_hh, bias_hh, hs = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            return backward_with_graph(
+                ctx, rnn_unroll, (xw, h0, weight_hh, bias_hh), (d_hs, d_hn),
+                ctx.nonlinearity,
+            )  # fmt: skip
         one = hs.new_ones(())
         d_hs = d_hs.contiguous()  # ∂L/∂out, (T, B, H)
         da = torch.empty_like(hs)  # ∂L/∂a_t, (T, B, H)
@@ -109,14 +115,17 @@ class _GRUSequence(torch.autograd.Function):
                 xw[t, :, 2 * H :], r, hw[t, :, 2 * H :], out=ns[t]
             ).tanh_()  # tanh(xw_n + r ⊙ hw_n)
             h = torch.sub(h, n, out=hs[t]).mul_(z).add_(n)  # n + z⊙(h − n)
-        ctx.save_for_backward(hw, rz, ns, hs, h0, weight_hh)
+        ctx.save_for_backward(xw, h0, weight_hh, bias_hh, hw, rz, ns, hs)
         ctx.has_bias = bias_hh is not None
         return hs, h.clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, d_hs, d_hn):
-        hw, rz, ns, hs, h0, weight_hh = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            grads = (d_hs, d_hn)
+            return backward_with_graph(ctx, gru_unroll, saved[:4], grads)
+        _, h0, weight_hh, _, hw, rz, ns, hs = saved
         T, B, G = hw.shape
         H = G // 3
         one = hw.new_ones(())
@@ -171,8 +180,8 @@ def rnn_sequence(
 ) -> tuple[Tensor, Tensor]:
     """Elman recurrence over all steps; returns ``(out (T, B, H), h_T)``.
 
-    Equal to looping :func:`asctools.nn.functional.rnn_step` over t;
-    differentiable once.
+    Equal to :func:`asctools.nn.functional.rnn_unroll`; differentiable any
+    number of times (the second time through the plain steps).
     """
     return _RNNSequence.apply(
         xw.contiguous(), h0.contiguous(), weight_hh, bias_hh, nonlinearity
@@ -184,8 +193,8 @@ def gru_sequence(
 ) -> tuple[Tensor, Tensor]:
     """GRU recurrence over all steps; returns ``(out (T, B, H), h_T)``.
 
-    Equal to looping :func:`asctools.nn.functional.gru_step` over t;
-    differentiable once.
+    Equal to :func:`asctools.nn.functional.gru_unroll`; differentiable any
+    number of times (the second time through the plain steps).
     """
     return _GRUSequence.apply(
         xw.contiguous(), h0.contiguous(), weight_hh, bias_hh

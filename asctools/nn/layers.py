@@ -14,10 +14,11 @@ the recurrent part. Two implementations of that loop (same numbers):
   whose forward loop runs without autograd and whose backward is BPTT
   written out (:mod:`asctools.nn._lstm_seq`, :mod:`asctools.nn._rnn_seq`).
   Faster, most of all at small batches where autograd's per-step
-  bookkeeping dominates. Differentiable once: no double backward.
+  bookkeeping dominates. Second derivatives (``create_graph=True``) are
+  supported: that backward reruns the plain steps below with autograd.
 * ``fused=False``: a plain Python loop over the ``*_step`` functions of
-  :mod:`asctools.nn.functional`, differentiated by autograd (supports
-  double backward; the reference the fused path is tested against).
+  :mod:`asctools.nn.functional`, differentiated by autograd (the
+  reference the fused path is tested against).
 
 ``fused`` is a keyword-only constructor argument and an attribute that may
 be changed at any time.
@@ -234,11 +235,8 @@ class RNN(_RecurrentBase):
         if self.fused:
             out, h = rnn_sequence(xw, h, w_hh, b_hh, self.nonlinearity)
             return out, (h,)
-        outs = []
-        for xw_t in xw:  # (B, H) per step
-            h = RF.rnn_step(xw_t, h, w_hh, b_hh, self.nonlinearity)
-            outs.append(h)
-        return torch.stack(outs), (h,)  # (T, B, H)
+        out, h = RF.rnn_unroll(xw, h, w_hh, b_hh, self.nonlinearity)
+        return out, (h,)  # (T, B, H)
 
 
 class LSTM(_RecurrentBase):
@@ -259,11 +257,8 @@ class LSTM(_RecurrentBase):
         if self.fused:
             out, h, c = lstm_sequence(xw, h, c, w_hh, b_hh)
             return out, (h, c)
-        outs = []
-        for xw_t in xw:  # (B, 4H) per step
-            h, c = RF.lstm_step(xw_t, h, c, w_hh, b_hh)
-            outs.append(h)
-        return torch.stack(outs), (h, c)  # (T, B, H)
+        out, h, c = RF.lstm_unroll(xw, h, c, w_hh, b_hh)
+        return out, (h, c)  # (T, B, H)
 
 
 class GRU(_RecurrentBase):
@@ -280,8 +275,5 @@ class GRU(_RecurrentBase):
         if self.fused:
             out, h = gru_sequence(xw, h, w_hh, b_hh)
             return out, (h,)
-        outs = []
-        for xw_t in xw:  # (B, 3H) per step
-            h = RF.gru_step(xw_t, h, w_hh, b_hh)
-            outs.append(h)
-        return torch.stack(outs), (h,)  # (T, B, H)
+        out, h = RF.gru_unroll(xw, h, w_hh, b_hh)
+        return out, (h,)  # (T, B, H)
