@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -33,7 +34,7 @@ def check_input(
             f"input's last dimension must be input_size={input_size}, "
             f"got shape {tuple(x.shape)}"
         )
-    if x.dtype != weight.dtype:
+    if x.dtype != weight.dtype and not _autocast_accepts(x):
         raise TypeError(
             f"input has dtype {x.dtype} but the parameters have "
             f"{weight.dtype}; convert one of them (e.g. model.to(dtype))"
@@ -55,7 +56,7 @@ def check_state(s, name: str, shape: tuple, x: torch.Tensor) -> None:
         raise ValueError(
             f"{name} must have shape {tuple(shape)}, got {tuple(s.shape)}"
         )
-    if s.dtype != x.dtype:
+    if s.dtype != x.dtype and not _autocast_accepts(s):
         raise TypeError(
             f"{name} has dtype {s.dtype} but the input has {x.dtype}"
         )
@@ -63,6 +64,60 @@ def check_state(s, name: str, shape: tuple, x: torch.Tensor) -> None:
         raise ValueError(
             f"{name} is on {s.device} but the input is on {x.device}"
         )
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether ``torch.autocast`` is on for this device type."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return device_type == "cuda" and torch.is_autocast_enabled()
+
+
+def _autocast_accepts(t: torch.Tensor) -> bool:
+    """Inside autocast, a floating tensor of another dtype is fine (an
+    upstream layer hands over float16/bfloat16): autocast casts it."""
+    return t.is_floating_point() and autocast_enabled(t.device.type)
+
+
+def apply_fused(function, weight_hh: torch.Tensor, *inputs):
+    """``function.apply(*inputs)``, autocast-aware.
+
+    Under ``torch.autocast`` the fused loop runs in the parameters' dtype
+    with autocast off: its in-place, ``out=`` kernels need one dtype, and
+    float32 keeps the cell state and BPTT accurate over long sequences.
+    The input projection before it (the one big matrix product over all
+    steps) has run in the autocast dtype.
+    """
+    device_type = weight_hh.device.type
+    if not autocast_enabled(device_type):
+        return function.apply(*inputs)
+    dtype = weight_hh.dtype
+    inputs = [
+        t.to(dtype)
+        if isinstance(t, torch.Tensor) and t.is_floating_point()
+        else t
+        for t in inputs
+    ]
+    with torch.autocast(device_type, enabled=False):
+        return function.apply(*inputs)
+
+
+def autocast_off(backward):
+    """A Function's ``backward`` run with autocast off, in the dtype its
+    forward used: a caller may call ``backward()`` inside the region."""
+
+    @functools.wraps(backward)
+    def run(ctx, *grads):
+        device_type = grads[0].device.type
+        if not autocast_enabled(device_type):
+            return backward(ctx, *grads)
+        with torch.autocast(device_type, enabled=False):
+            return backward(ctx, *grads)
+
+    return run
 
 
 def split_lstm_state(hx, name: str = "hx") -> tuple:

@@ -43,7 +43,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from asctools.nn._common import backward_with_graph, recurrent_weight_grad
+from asctools.nn._common import (
+    apply_fused,
+    autocast_off,
+    backward_with_graph,
+    recurrent_weight_grad,
+)
 from asctools.nn.functional import lstm_unroll
 
 __all__ = ["lstm_sequence"]
@@ -85,6 +90,7 @@ class _LSTMSequence(torch.autograd.Function):
         return hs, h.clone(), c.clone()
 
     @staticmethod
+    @autocast_off
     def backward(ctx, d_hs, d_hn, d_cn):
         saved = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: second derivatives
@@ -139,6 +145,7 @@ def lstm_sequence(
     states (B, H). Equal to :func:`asctools.nn.functional.lstm_unroll`,
     with a hand-written backward; differentiable any number of times.
     """
-    return _LSTMSequence.apply(
-        xw.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, bias_hh
-    )
+    return apply_fused(
+        _LSTMSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, bias_hh,
+    )  # fmt: skip

@@ -15,7 +15,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from asctools.nn._common import backward_with_graph, recurrent_weight_grad
+from asctools.nn._common import (
+    apply_fused,
+    autocast_off,
+    backward_with_graph,
+    recurrent_weight_grad,
+)
 from asctools.nn.functional import gru_unroll, rnn_unroll
 
 __all__ = ["rnn_sequence", "gru_sequence"]
@@ -47,6 +52,7 @@ class _RNNSequence(torch.autograd.Function):
         return hs, h.clone()
 
     @staticmethod
+    @autocast_off
     def backward(ctx, d_hs, d_hn):
         xw, h0, weight_hh, bias_hh, hs = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: second derivatives
@@ -120,6 +126,7 @@ class _GRUSequence(torch.autograd.Function):
         return hs, h.clone()
 
     @staticmethod
+    @autocast_off
     def backward(ctx, d_hs, d_hn):
         saved = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: second derivatives
@@ -183,9 +190,10 @@ def rnn_sequence(
     Equal to :func:`asctools.nn.functional.rnn_unroll`; differentiable any
     number of times (the second time through the plain steps).
     """
-    return _RNNSequence.apply(
-        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh, nonlinearity
-    )
+    return apply_fused(
+        _RNNSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh, nonlinearity,
+    )  # fmt: skip
 
 
 def gru_sequence(
@@ -196,6 +204,7 @@ def gru_sequence(
     Equal to :func:`asctools.nn.functional.gru_unroll`; differentiable any
     number of times (the second time through the plain steps).
     """
-    return _GRUSequence.apply(
-        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh
-    )
+    return apply_fused(
+        _GRUSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh,
+    )  # fmt: skip

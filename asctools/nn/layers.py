@@ -22,6 +22,12 @@ the recurrent part. Two implementations of that loop (same numbers):
 
 ``fused`` is a keyword-only constructor argument and an attribute that may
 be changed at any time.
+
+Under ``torch.autocast`` (CPU bfloat16, CUDA float16/bfloat16) the input
+projection runs in the autocast dtype; the fused loop then runs in the
+parameters' dtype (float32 keeps the cell state and BPTT accurate over long
+sequences), so the output has that dtype. Inside autocast an input of a
+lower-precision dtype is accepted, as torch.nn accepts it.
 """
 
 from __future__ import annotations
