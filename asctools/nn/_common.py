@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from asctools._validate import autocast_enabled, check_dtype
+
 
 def check_input(
     x, input_size: int, weight: torch.Tensor, dims: tuple[int, ...]
@@ -34,11 +36,10 @@ def check_input(
             f"input's last dimension must be input_size={input_size}, "
             f"got shape {tuple(x.shape)}"
         )
-    if x.dtype != weight.dtype and not _autocast_accepts(x):
-        raise TypeError(
-            f"input has dtype {x.dtype} but the parameters have "
-            f"{weight.dtype}; convert one of them (e.g. model.to(dtype))"
-        )
+    check_dtype(
+        "input", x, weight.dtype, "the parameters have",
+        "; convert one of them (e.g. model.to(dtype))",
+    )  # fmt: skip
     if x.device != weight.device:
         raise ValueError(
             f"input is on {x.device} but the parameters are on "
@@ -56,30 +57,11 @@ def check_state(s, name: str, shape: tuple, x: torch.Tensor) -> None:
         raise ValueError(
             f"{name} must have shape {tuple(shape)}, got {tuple(s.shape)}"
         )
-    if s.dtype != x.dtype and not _autocast_accepts(s):
-        raise TypeError(
-            f"{name} has dtype {s.dtype} but the input has {x.dtype}"
-        )
+    check_dtype(name, s, x.dtype, "the input has")
     if s.device != x.device:
         raise ValueError(
             f"{name} is on {s.device} but the input is on {x.device}"
         )
-
-
-def autocast_enabled(device_type: str) -> bool:
-    """Whether ``torch.autocast`` is on for this device type."""
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:  # torch < 2.4: no device argument
-        if device_type == "cpu":
-            return torch.is_autocast_cpu_enabled()
-        return device_type == "cuda" and torch.is_autocast_enabled()
-
-
-def _autocast_accepts(t: torch.Tensor) -> bool:
-    """Inside autocast, a floating tensor of another dtype is fine (an
-    upstream layer hands over float16/bfloat16): autocast casts it."""
-    return t.is_floating_point() and autocast_enabled(t.device.type)
 
 
 def apply_fused(function, weight_hh: torch.Tensor, *inputs):
