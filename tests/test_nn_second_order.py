@@ -176,3 +176,20 @@ def test_fused_functions_pass_gradgradcheck(kind):
         args.insert(2, leaf((2, 2), g, torch.float64))
     fn = {"RNN": rnn_sequence, "LSTM": lstm_sequence, "GRU": gru_sequence}
     assert torch.autograd.gradgradcheck(fn[kind], tuple(args))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_second_derivatives_with_dropout_between_layers(kind):
+    """Training mode with dropout: the graph backward must see the same
+    dropped inputs as the forward (same mask), as the plain path does."""
+    penalties = []
+    for fused in (True, False):
+        torch.manual_seed(3)
+        model = getattr(ann, kind)(3, 4, 3, dropout=0.5, fused=fused)
+        model.double().train()
+        x, hx = inputs(kind, torch.float64, 3, {})
+        torch.manual_seed(4)  # the same dropout masks for both paths
+        penalties.append(input_penalty(model, x, hx))
+    (value_f, grads_f), (value_p, grads_p) = penalties
+    torch.testing.assert_close(value_f, value_p, **TOL[torch.float64])
+    assert_grads_equal(grads_f, grads_p, TOL[torch.float64])

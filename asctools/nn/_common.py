@@ -64,8 +64,13 @@ def check_state(s, name: str, shape: tuple, x: torch.Tensor) -> None:
         )
 
 
-def apply_fused(function, weight_hh: torch.Tensor, *inputs):
-    """``function.apply(*inputs)``, autocast-aware.
+def apply_fused(function, weight_hh: torch.Tensor, *inputs, recompute_xw):
+    """``function.apply(*inputs, recompute_xw)``, autocast-aware.
+
+    ``recompute_xw`` (a callable or None) gives the input projection ``xw``
+    again from the tensors it was computed from (which autograd keeps
+    anyway), so the Function need not keep ``xw`` alive just in case a
+    backward asks for a graph; None: the Function saves ``xw``.
 
     Under ``torch.autocast`` the fused loop runs in the parameters' dtype
     with autocast off: its in-place, ``out=`` kernels need one dtype, and
@@ -75,7 +80,7 @@ def apply_fused(function, weight_hh: torch.Tensor, *inputs):
     """
     device_type = weight_hh.device.type
     if not autocast_enabled(device_type):
-        return function.apply(*inputs)
+        return function.apply(*inputs, recompute_xw)
     dtype = weight_hh.dtype
     inputs = [
         t.to(dtype)
@@ -83,8 +88,14 @@ def apply_fused(function, weight_hh: torch.Tensor, *inputs):
         else t
         for t in inputs
     ]
-    with torch.autocast(device_type, enabled=False):
-        return function.apply(*inputs)
+    with torch.autocast(device_type, enabled=False):  # xw is saved
+        return function.apply(*inputs, None)
+
+
+def saved_xw(ctx, xw):
+    """The Function's input ``xw`` for a graph backward: the saved one, or
+    recomputed (connected to the graph) by ``ctx.recompute_xw``."""
+    return xw if ctx.recompute_xw is None else ctx.recompute_xw()
 
 
 def autocast_off(backward):

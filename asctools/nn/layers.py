@@ -32,6 +32,7 @@ lower-precision dtype is accepted, as torch.nn accepts it.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import torch
@@ -56,7 +57,9 @@ class _RecurrentBase(nn.Module):
     """Parameters, checks and the layer/direction loops of RNN/LSTM/GRU.
 
     A subclass sets ``num_gates`` and ``state_names`` and implements
-    ``_recurrence(xw, state, weight_hh, bias_hh) -> (out, state)``.
+    ``_recurrence(xw, state, weight_hh, bias_hh, again) -> (out, state)``,
+    where ``again()`` recomputes ``xw`` (the fused Functions use it for a
+    backward that builds a graph, instead of keeping ``xw`` alive).
     """
 
     num_gates = 1  # G
@@ -192,7 +195,8 @@ class _RecurrentBase(nn.Module):
         if direction == 1:  # the reverse direction reads x_T .. x_1
             x = x.flip(0)
         xw = F.linear(x, w_ih, b_ih)  # (T, B, G·H): all steps, one product
-        out, state = self._recurrence(xw, state, w_hh, b_hh)
+        again = functools.partial(F.linear, x, w_ih, b_ih)
+        out, state = self._recurrence(xw, state, w_hh, b_hh, again)
         return (out.flip(0) if direction == 1 else out), state
 
     def _package(self, out, finals, batched):
@@ -236,10 +240,11 @@ class RNN(_RecurrentBase):
             s += f", nonlinearity={self.nonlinearity!r}"
         return s
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         (h,) = state  # (B, H)
         if self.fused:
-            out, h = rnn_sequence(xw, h, w_hh, b_hh, self.nonlinearity)
+            nl = self.nonlinearity
+            out, h = rnn_sequence(xw, h, w_hh, b_hh, nl, recompute_xw=again)
             return out, (h,)
         out, h = RF.rnn_unroll(xw, h, w_hh, b_hh, self.nonlinearity)
         return out, (h,)  # (T, B, H)
@@ -258,10 +263,10 @@ class LSTM(_RecurrentBase):
     num_gates = 4
     state_names = ("h_0", "c_0")
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         h, c = state  # (B, H) each
         if self.fused:
-            out, h, c = lstm_sequence(xw, h, c, w_hh, b_hh)
+            out, h, c = lstm_sequence(xw, h, c, w_hh, b_hh, again)
             return out, (h, c)
         out, h, c = RF.lstm_unroll(xw, h, c, w_hh, b_hh)
         return out, (h, c)  # (T, B, H)
@@ -276,10 +281,10 @@ class GRU(_RecurrentBase):
 
     num_gates = 3
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         (h,) = state  # (B, H)
         if self.fused:
-            out, h = gru_sequence(xw, h, w_hh, b_hh)
+            out, h = gru_sequence(xw, h, w_hh, b_hh, again)
             return out, (h,)
         out, h = RF.gru_unroll(xw, h, w_hh, b_hh)
         return out, (h,)  # (T, B, H)
