@@ -372,3 +372,16 @@ def test_target_shape_error_is_value_and_runtime_error(y):
             trainer.train(x, y, nn.MSELoss(), **QUIET)
     assert issubclass(TargetShapeError, ValueError)
     assert issubclass(TargetShapeError, RuntimeError)
+
+
+def test_overflow_is_undone_in_a_float64_model():
+    x, y = regression()
+    model = fresh_model().double()
+    before = params_of(model)
+    opt = OverflowAt(model.parameters(), 1)
+    trainer = RNNTrainer(model, device="cpu")
+    with pytest.raises(FloatingPointError, match="step 1"):
+        trainer.train(x.double(), y.double(), nn.MSELoss(), opt, **QUIET)
+    for p, q in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p, q)
+    assert not opt.state  # Adam had no state before its first step

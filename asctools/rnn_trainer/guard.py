@@ -3,12 +3,12 @@
 A step is applied, then judged: its loss, its gradient norm, and every
 parameter and optimizer-state entry after the update must be finite. The
 state is copied after each step into one flat buffer per (device, dtype),
-and the finite check is one ``abs().amax()`` of that buffer (NaN and ±inf
-propagate through a max), read back with the loss and the norm in the
-step's one host-device sync. The copy is also what a later bad step (or a
-KeyboardInterrupt in the middle of one) is undone from: the parameters
-*and* the optimizer's state (Adam's moments and step count), so that
-training can go on from there.
+and the finite check is one ``aminmax`` of that buffer (NaN propagates
+through a min and a max, and ±inf is one of them), read back with the loss
+and the norm in the step's one host-device sync. The copy is also what a
+later bad step (or a KeyboardInterrupt in the middle of one) is undone
+from: the parameters *and* the optimizer's state (Adam's moments and step
+count), so that training can go on from there.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ def _copy_all(dst: list[Tensor], src: list[Tensor]) -> None:
 
 
 class _Copy:
-    """One copy of the tensors, grouped by (device, dtype) into flat
-    buffers; ``states`` are the optimizer's per-parameter dicts (shallow)
-    at the time of the copy, None where a parameter had no state yet."""
+    """One copy of ``tensors``, grouped by (device, dtype) into flat
+    buffers; ``items`` are the optimizer's ``(param, state dict)`` pairs
+    (shallow copies) at the time of the copy."""
 
-    def __init__(self, groups: dict):
-        self.shapes = {k: [t.shape for t in ts] for k, ts in groups.items()}
-        self.flats, self.views = {}, {}
+    def __init__(self, tensors: list[Tensor]):
+        self.ids = [id(t) for t in tensors]
+        groups: dict = {}  # (device, dtype) -> tensors, in order
+        for t in tensors:
+            groups.setdefault((t.device, t.dtype), []).append(t)
+        self.groups, self.flats, self.views = groups, {}, {}
         for (device, dtype), ts in groups.items():
             sizes = [t.numel() for t in ts]
             flat = torch.empty(sum(sizes), device=device, dtype=dtype)
@@ -47,26 +50,32 @@ class _Copy:
                 v.view(t.shape)
                 for v, t in zip(flat.split(sizes), ts, strict=True)
             ]
-        self.groups, self.states = groups, None
+        self.items = []
 
-    def fits(self, groups: dict) -> bool:
-        return self.shapes == {
-            k: [t.shape for t in ts] for k, ts in groups.items()
-        }
+    def fits(self, tensors: list[Tensor]) -> bool:
+        """The same tensor objects as last time (so the same layout)."""
+        return self.ids == [id(t) for t in tensors]
 
-    def fill(self, groups: dict, states: list) -> None:
+    def fill(self, items: list) -> None:
         with torch.no_grad():
-            for key, ts in groups.items():
+            for key, ts in self.groups.items():
                 _copy_all(self.views[key], ts)
-        self.groups, self.states = groups, states
+        self.items = items
 
-    def largest(self, device) -> Tensor:
-        """max |entry| over all buffers, on ``device``: NaN or inf when
-        any entry is not finite."""
-        peaks = [
-            f.abs().amax().float().to(device) for f in self.flats.values()
-        ]
-        return peaks[0] if len(peaks) == 1 else torch.stack(peaks).amax()
+    def extremes(self, device) -> list[Tensor]:
+        """min and max of every floating buffer, as float32 scalars on
+        ``device``: all finite iff every entry is (a min or a max
+        propagates NaN and meets ±inf). A float64 buffer is reduced to
+        whether it is finite, so that no finite value overflows float32."""
+        out = []
+        for f in self.flats.values():
+            if not f.is_floating_point():
+                continue  # integer state (step counts) is always finite
+            pair = torch.stack(torch.aminmax(f))
+            if f.dtype == torch.float64:
+                pair = pair.isfinite().all().float().log()  # 0 or -inf
+            out.append(pair.to(device, torch.float32).reshape(-1))
+        return out
 
 
 class LastGood:
@@ -87,19 +96,14 @@ class LastGood:
 
     def _copy(self, buffer: _Copy | None) -> _Copy:
         """The current state, copied into ``buffer`` when it fits."""
-        opt = self.optimizer
-        states = [
-            dict(opt.state[p]) if p in opt.state else None for p in self.params
-        ]
+        # (param, state) pairs straight from the dict: no tensor hashing
+        items = [(p, dict(st)) for p, st in self.optimizer.state.items()]
         tensors = self.params + [
-            v for s in states if s for v in s.values() if isinstance(v, Tensor)
+            v for _, st in items for v in st.values() if isinstance(v, Tensor)
         ]
-        groups: dict = {}  # (device, dtype) -> tensors, in order
-        for t in tensors:
-            groups.setdefault((t.device, t.dtype), []).append(t)
-        if buffer is None or not buffer.fits(groups):
-            buffer = _Copy(groups)
-        buffer.fill(groups, states)
+        if buffer is None or not buffer.fits(tensors):
+            buffer = _Copy(tensors)
+        buffer.fill(items)
         return buffer
 
     def step(self) -> RuntimeError | None:
@@ -118,10 +122,12 @@ class LastGood:
     def judge(self, loss: Tensor, norm: Tensor) -> tuple[float, float, bool]:
         """After a step: ``(loss, norm, state finite)`` in one sync."""
         self.pending = self._copy(self.pending)
-        peak = self.pending.largest(loss.device)
-        values = torch.stack((loss.float(), norm.float(), peak))
-        loss_f, norm_f, peak_f = values.tolist()  # the step's one sync
-        return loss_f, norm_f, math.isfinite(peak_f)
+        extremes = self.pending.extremes(loss.device)
+        values = torch.cat(
+            [loss.float().reshape(1), norm.float().reshape(1)] + extremes
+        ).tolist()  # the step's one sync
+        ok = all(math.isfinite(v) for v in values[2:])
+        return values[0], values[1], ok
 
     def accept(self) -> None:
         """The judged step was good: its copy is the last good state (and
@@ -137,12 +143,10 @@ class LastGood:
         with torch.no_grad():
             for p in self.params:
                 p.copy_(values[id(p)])
-        opt = self.optimizer
-        for p, state in zip(self.params, saved.states, strict=True):
-            if state is None:
-                opt.state.pop(p, None)
-            else:  # fresh tensors: the optimizer may have replaced them
-                opt.state[p] = {
-                    k: values[id(v)].clone() if isinstance(v, Tensor) else v
-                    for k, v in state.items()
-                }
+        state = self.optimizer.state
+        state.clear()  # parameters without state then had none
+        for p, st in saved.items:  # fresh tensors: the optimizer may
+            state[p] = {  # have replaced its own
+                k: values[id(v)].clone() if isinstance(v, Tensor) else v
+                for k, v in st.items()
+            }
