@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "book" / "_scripts"))
 # a minute; HYPOTHESIS_PROFILE=dev searches further with fresh examples.
 settings.register_profile(
     "ci",
-    max_examples=40,
+    max_examples=80,
     deadline=None,
     derandomize=True,
     database=None,
