@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from asctools.experiments.curriculum import curriculum_run
 from asctools.experiments.initialisation import INITS_OF
+from asctools.experiments.latch import latch_run
 from asctools.experiments.long_range import run_task
 from asctools.experiments.parentheses import parentheses_run
 from asctools.experiments.store import SEEDS, Experiment
@@ -146,6 +147,18 @@ EXPERIMENTS = {
                 **curriculum_run(**config, device=device),
             },
             lambda config: 100 * 50_000 * 1.4,
+        ),
+        Experiment(
+            "latch",
+            "The tanh RNN on the first-element task at T = 100 as in the "
+            "long-range grid (20,000 sequences), its read-out read at every "
+            "step and its Jacobian product from t = 50 to 100, five seeds.",
+            lambda: [dict(seq_len=100, seed=s) for s in SEEDS],
+            lambda config, device: {
+                "config": config,
+                **latch_run(**config, device=device),
+            },
+            lambda config: 100 * 20_000 * 0.8,
         ),
         Experiment(
             "parentheses",
