@@ -132,3 +132,14 @@ def test_the_copy_task_stays_unsolved_within_its_budget():
     copy = store.load("copy")
     for init in ("default", "chrono"):
         assert evidence.solved(copy.select(init=init))[0] == 0
+
+
+def test_the_rnn_latch_is_a_clock_read_at_the_trained_length():
+    lat = store.load("latch")
+    assert all(r["solved_at"] is not None for r in lat.runs)
+    right_at_end = [r["accuracy_by_step"][-1] for r in lat.runs]
+    wrong_before = [r["accuracy_by_step"][-2] < 0.5 for r in lat.runs]
+    assert min(right_at_end) > 0.95 and sum(wrong_before) >= 4
+    kept = [r["singular_values"][0] for r in lat.runs]
+    assert all(v < 1e-6 or 0.5 < v < 2 for v in kept)  # none, or one ~1
+    assert all(r["singular_values"][1] < 1e-6 for r in lat.runs)
