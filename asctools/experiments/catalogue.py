@@ -9,7 +9,7 @@ run function next to the code it measures, add it to :data:`EXPERIMENTS`.
 
 from __future__ import annotations
 
-from asctools.experiments import handmade_memory
+from asctools.experiments import clipping, handmade_memory, tiny_rnn
 from asctools.experiments.initialisation import INITS_OF
 from asctools.experiments.long_range import run_task
 from asctools.experiments.store import SEEDS, Experiment
@@ -76,6 +76,26 @@ EXPERIMENTS = {
             _long_range_configs,
             _long_range_run,
             _long_range_cost,
+        ),
+        Experiment(
+            "tiny_rnn",
+            "A tanh RNN (H = 16, asctools.rnn.RNN) trained for at most 40 "
+            "epochs on 256 first-element sequences (batches of 32, Adam "
+            "1e-2, clip 1) until the epoch's loss is below 0.01, at "
+            "T = 10 and 50; five seeds.",
+            tiny_rnn.tiny_configs,
+            tiny_rnn.tiny_record,
+            lambda c: c["seq_len"],
+        ),
+        Experiment(
+            "clipping",
+            "A tanh RNN (H = 32) with sigma_max(W_hh) = 3 trained by SGD "
+            "(lr 0.1, batches of 32) on the adding problem with T = 10 for "
+            "3000 steps, unclipped and clipped at global norm 1; five "
+            "seeds; solved when the test MSE is below 0.05.",
+            clipping.clipping_configs,
+            clipping.clipping_record,
+            lambda c: 30.0 if c["clip"] else 1.0,
         ),
         Experiment(
             "handmade_cells",
