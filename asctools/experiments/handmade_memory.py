@@ -32,6 +32,7 @@ __all__ = [
     "cells_configs",
     "memory_record",
     "methods_configs",
+    "windowed_error",
 ]
 
 BATCH = 64
@@ -89,14 +90,14 @@ def methods_configs() -> list[dict]:
     ]
 
 
-def _windowed_error(accuracy) -> list[float]:
-    """1 − the mean batch accuracy of the last ``WINDOW`` batches (fewer at
+def windowed_error(accuracy, window=WINDOW) -> list[float]:
+    """1 − the mean batch accuracy of the last ``window`` batches (fewer at
     the start), after every update: the curve the stopping rule reads."""
     acc = np.asarray(accuracy, dtype=np.float64)
     sums = np.cumsum(acc)
     n = np.arange(1, len(acc) + 1)
-    lagged = np.concatenate([np.zeros(WINDOW), sums[:-WINDOW]])[: len(acc)]
-    mean = (sums - lagged) / np.minimum(n, WINDOW)
+    lagged = np.concatenate([np.zeros(window), sums[:-window]])[: len(acc)]
+    mean = (sums - lagged) / np.minimum(n, window)
     return [round(float(1 - m), 6) for m in mean]
 
 
@@ -131,7 +132,7 @@ def memory_record(config: dict, device=None) -> dict:
         "init": config["cell"],
         "solved_at": result.n_sequences_seen if result.solved else None,
         "sequences": [BATCH * (i + 1) for i in range(n)],
-        "test_metric": _windowed_error(history["accuracy"]),
+        "test_metric": windowed_error(history["accuracy"]),
         "metric": "batch error rate (mean of the last 10 batches)",
         "baseline": 0.5,
         "threshold": 0.01,
