@@ -136,3 +136,10 @@ def test_plot_learning_curve_with_baseline():
         plots.plot_learning_curve({"x": 3.0})
     with pytest.raises(TypeError):
         plots.plot_learning_curve({"x": [1.0]}, ax="axes")
+
+
+def test_plot_success_takes_one_colour_per_group():
+    runs = [{"solved_at": 10, "budget": 20}, {"solved_at": None, "budget": 20}]
+    fig, ax = plots.plot_success({"a": runs, "b": runs}, colors=["r", "k"])
+    assert [line.get_color() for line in ax.lines] == ["r", "k"]
+    plt.close(fig)
