@@ -169,7 +169,9 @@ def tbptt_record(config: dict, device="cpu") -> dict:
     streams of ``updates · chunk_len`` random bits whose target is the bit
     ``delay`` steps back, by truncated BPTT in chunks of ``chunk_len``
     (Adam 1e-2, clip 1). ``sequences[i]``: the chunks of 32 streams seen
-    after update i + 1; ``test_metric``: one minus the mean accuracy of
+    after update i + 1 (a chunk without any target gives no update, so
+    the first ``delay // chunk_len`` chunks are skipped); ``test_metric``:
+    one minus the mean accuracy of
     the last 10 chunks (each scored before its update); solved when that
     reaches 95 %. ``accuracy``: the trained model on 64 fresh streams of
     500 steps, run without truncation.
@@ -190,7 +192,7 @@ def tbptt_record(config: dict, device="cpu") -> dict:
         **{k: c[k] for k in ("task", "kind", "chunk_len", "seed")},
         "seq_len": c["delay"],
         "init": "default",
-        "budget": n * len(error),
+        "budget": n * c["updates"],  # chunks without a target are skipped
         "solved_at": n * (solved[0] + 1) if solved else None,
         "sequences": [n * (i + 1) for i in range(len(error))],
         "test_metric": error,
