@@ -167,6 +167,9 @@ def glue(name: str, value, display: bool = False) -> None:
     as ``name = value (your run)``, a float (Python's, NumPy's, or a 0-d
     tensor or array) to 3 significant digits.
 
+    A ``str`` value is glued as its text, without the quotes of its
+    ``repr``, so ``{glue:text}`` puts a phrase into a sentence.
+
     ``name`` must be a non-empty ``str``.
     """
     if not isinstance(name, str):
@@ -192,4 +195,15 @@ def glue(name: str, value, display: bool = False) -> None:
         text = f"{item:.3g}" if is_float else f"{value}"
         print(f"{name} = {text} (your run)")
         return
-    myst_glue(name, value, display=display)
+    myst_glue(name, _Text(value) if isinstance(value, str) else value,
+              display=display)  # fmt: skip
+
+
+class _Text:
+    """A string whose text/plain form is the string itself (no quotes)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text

@@ -125,6 +125,19 @@ def test_glue_with_myst_nb_delegates(monkeypatch):
     assert calls == [("ratio", 0.25, False)]
 
 
+def test_glue_gives_a_phrase_without_quotes(monkeypatch):
+    """{glue:text} pastes the text/plain repr: a str must not bring its
+    quotes into the sentence."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    calls = []
+    fake = type(sys)("myst_nb")
+    fake.glue = lambda name, value, display: calls.append(value)
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    glue("verdict", "5 of 5 seeds")
+    assert PlainTextFormatter()(calls[0]) == "5 of 5 seeds"
+
+
 def test_progress_bar_is_text_without_ipywidgets(monkeypatch):
     from tqdm.std import tqdm as std_tqdm
 
