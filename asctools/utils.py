@@ -167,8 +167,10 @@ def glue(name: str, value, display: bool = False) -> None:
     as ``name = value (your run)``, a float (Python's, NumPy's, or a 0-d
     tensor or array) to 3 significant digits.
 
-    A ``str`` value is glued as its text, without the quotes of its
-    ``repr``, so ``{glue:text}`` puts a phrase into a sentence.
+    A ``str`` value is glued as it is: ``{glue:text}`` reads a glued
+    value's ``repr`` back as a Python literal, so the phrase appears
+    without quotes, and a phrase such as ``"1,600"`` stays a phrase
+    (a bare ``1,600`` would be read back as the tuple ``(1, 600)``).
 
     ``name`` must be a non-empty ``str``.
     """
@@ -195,15 +197,4 @@ def glue(name: str, value, display: bool = False) -> None:
         text = f"{item:.3g}" if is_float else f"{value}"
         print(f"{name} = {text} (your run)")
         return
-    myst_glue(name, _Text(value) if isinstance(value, str) else value,
-              display=display)  # fmt: skip
-
-
-class _Text:
-    """A string whose text/plain form is the string itself (no quotes)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
+    myst_glue(name, value, display=display)

@@ -126,16 +126,20 @@ def test_glue_with_myst_nb_delegates(monkeypatch):
 
 
 def test_glue_gives_a_phrase_without_quotes(monkeypatch):
-    """{glue:text} pastes the text/plain repr: a str must not bring its
-    quotes into the sentence."""
+    """{glue:text} pastes what myst-nb makes of the text/plain repr: a
+    phrase arrives without its quotes, and a number written with a
+    thousands separator stays that text (not a tuple)."""
     from IPython.core.formatters import PlainTextFormatter
+    from myst_nb.core.variables import format_plain_text
 
     calls = []
     fake = type(sys)("myst_nb")
     fake.glue = lambda name, value, display: calls.append(value)
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
-    glue("verdict", "5 of 5 seeds")
-    assert PlainTextFormatter()(calls[0]) == "5 of 5 seeds"
+    for phrase in ["5 of 5 seeds", "1,600", "it's 3", "0"]:
+        glue("verdict", phrase)
+        plain = PlainTextFormatter()(calls[-1])
+        assert format_plain_text(plain, "") == phrase
 
 
 def test_progress_bar_is_text_without_ipywidgets(monkeypatch):
