@@ -12,41 +12,28 @@ BIN := $(VENV)/bin
 TORCH_CONSTRAINTS ?= constraints-cpu.txt
 PIP_C := $(if $(TORCH_CONSTRAINTS),-c $(TORCH_CONSTRAINTS),)
 STAMP := $(VENV)/.installed
+empty :=
+space := $(empty) $(empty)
 
 # Small RNN steps run best on one thread on a shared 2-core machine
-# (benchmarks/bench_nn.py --threads measures it); progress bars stay out of
-# the built HTML; ASCTOOLS_BOOK_HTML=1 makes the interactive figures the
-# book's HTML blocks (asctools/plots/interactive/embed.py).
+# (benchmarks/bench_nn.py --threads measures it).
 export ASCTOOLS_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
+# The build's environment comes from _config.yml (asctools_build_env, set by
+# book/_ext/asctools_book.py, so that a plain `jupyter-book build` gets it
+# too; that extension also keys the execution cache on the package). The
+# same variables are spelled here; tests/test_book.py keeps them equal.
 BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1 \
 	ASCTOOLS_BOOK_HTML=1
 
-# The execution cache is keyed on cell source only; a change to the package
-# or the requirements must re-execute the chapters, so it keys the cache too.
-CACHE_KEY_FILES := $(sort $(wildcard asctools/*.py asctools/*/*.py \
-	asctools/*/*/*.py \
-	asctools/results/*.json)) pyproject.toml requirements.txt
-
-# MathJax 3 is served from the site itself (npm's `mathjax` package, copied
-# into _static/mathjax/, where _config.yml's mathjax_path points), so pages
-# render offline and in the browser tests.
-MATHJAX_VERSION ?= 3.2.2
+# MathJax 3 is served from the site itself (npm's `mathjax` package, which
+# the build copies into _static/mathjax/, where _config.yml's mathjax_path
+# points), so pages render offline and in the browser tests. Its version is
+# _config.yml's asctools_mathjax_version.
+MATHJAX_VERSION := $(shell sed -n \
+	's/^ *asctools_mathjax_version: *"\([^"]*\)".*/\1/p' _config.yml)
 MATHJAX_NPM := _build/mathjax-$(MATHJAX_VERSION)
 MATHJAX := $(MATHJAX_NPM)/node_modules/mathjax/es5
-
-# The interactive figures (asctools/plots/interactive.py) are Vega-Lite specs
-# drawn by npm's vega, vega-lite and vega-embed, also served from the site:
-# their *.min.js go to _static/vega/, where _config.yml's html_js_files
-# point. vega-lite's version is the one Altair writes its specs for
-# (altair.VEGALITE_VERSION).
-VEGA_VERSION ?= 6.2.0
-VEGALITE_VERSION ?= 6.4.1
-VEGAEMBED_VERSION ?= 7.1.0
-VEGA_NPM := _build/vega-$(VEGA_VERSION)-$(VEGALITE_VERSION)-$(VEGAEMBED_VERSION)
-VEGA_JS := $(foreach p,vega vega-lite vega-embed,\
-	$(VEGA_NPM)/node_modules/$(p)/build/$(p).min.js)
-VEGA_EMBED := $(lastword $(VEGA_JS))
 
 .PHONY: help install book test lint format notebooks bench clean \
 	browser-deps experiments
@@ -71,31 +58,29 @@ $(MATHJAX)/tex-mml-chtml.js:
 	npm install --prefix $(MATHJAX_NPM) --no-save --no-audit --no-fund \
 		mathjax@$(MATHJAX_VERSION)
 
+# npm's vega, vega-lite and vega-embed draw the interactive figures
+# (asctools/plots/interactive/), served from the site too; their versions
+# are _config.yml's asctools_vega_versions, and the build copies their
+# *.min.js into _static/vega/.
+VEGA_PKGS := $(shell sed -n \
+	's/^ *\(vega\|vega-lite\|vega-embed\): *"\([^"]*\)".*/\1@\2/p' _config.yml)
+VEGA_NPM := _build/vega-$(subst $(space),-,$(foreach p,$(VEGA_PKGS),$(lastword $(subst @, ,$(p)))))
+VEGA_EMBED := $(VEGA_NPM)/node_modules/vega-embed/build/vega-embed.min.js
+
 $(VEGA_EMBED):
 	npm install --prefix $(VEGA_NPM) --no-save --no-audit --no-fund \
-		vega@$(VEGA_VERSION) vega-lite@$(VEGALITE_VERSION) \
-		vega-embed@$(VEGAEMBED_VERSION)
+		$(VEGA_PKGS)
 
-book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js \
-		$(VEGA_EMBED)
-	@mkdir -p _build/html/_static/vega
-	rm -rf _build/html/_static/mathjax
-	cp -r $(MATHJAX) _build/html/_static/mathjax
-	cp $(VEGA_JS) _build/html/_static/vega/
-	@key=$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16); \
-	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
-		echo "asctools or requirements changed: clearing execution cache"; \
-		rm -rf _build/.jupyter_cache; echo $$key > _build/.cache-key; \
-	fi
+book: $(STAMP) $(MATHJAX)/tex-mml-chtml.js $(VEGA_EMBED)
 	$(BUILD_ENV) $(BIN)/jupyter-book build . --all -W -n --keep-going
 
 lint: $(STAMP)
-	$(BIN)/ruff check asctools tests benchmarks book/_scripts
-	$(BIN)/ruff format --check asctools tests benchmarks book/_scripts
+	$(BIN)/ruff check asctools tests benchmarks book/_scripts book/_ext
+	$(BIN)/ruff format --check asctools tests benchmarks book/_scripts book/_ext
 
 format: $(STAMP)
-	$(BIN)/ruff format asctools tests benchmarks book/_scripts
-	$(BIN)/ruff check --fix asctools tests benchmarks book/_scripts
+	$(BIN)/ruff format asctools tests benchmarks book/_scripts book/_ext
+	$(BIN)/ruff check --fix asctools tests benchmarks book/_scripts book/_ext
 
 notebooks: $(STAMP)
 	$(BIN)/python book/_scripts/sync_notebooks.py

@@ -13,11 +13,13 @@ import numbers
 
 __all__ = [
     "SEED_MAX",
+    "autocast_enabled",
     "is_int",
     "is_real",
     "check_bool",
     "check_callable",
     "check_choice",
+    "check_dtype",
     "check_int",
     "check_real",
     "check_seed",
@@ -47,10 +49,13 @@ def is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(name, value, minimum=None, maximum=None) -> int:
+def check_int(
+    name, value, minimum=None, maximum=None, maximum_text=None
+) -> int:
     """``value`` as a Python int in [minimum, maximum] (either may be None).
 
-    TypeError if it is not an integer, ValueError if out of range.
+    TypeError if it is not an integer, ValueError if out of range;
+    ``maximum_text`` writes the maximum in the message (``2**64 - 1``).
     """
     if not is_int(value):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
@@ -59,7 +64,8 @@ def check_int(name, value, minimum=None, maximum=None) -> int:
         what = " (a positive int)" if minimum == 1 else ""
         raise ValueError(f"{name} must be >= {minimum}{what}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        text = maximum if maximum_text is None else maximum_text
+        raise ValueError(f"{name} must be <= {text}, got {value}")
     return value
 
 
@@ -113,7 +119,9 @@ def check_seed(name, value, allow_none=True) -> int | None:
     if not is_int(value):
         what = "an int or None" if allow_none else "an int"
         raise TypeError(f"{name} must be {what}, got {describe(value)}")
-    return check_int(name, value, 0, SEED_MAX)
+    return check_int(
+        name, value, 0, SEED_MAX, "2**64 - 1 (the largest seed torch takes)"
+    )
 
 
 def check_callable(name, value, what="callable"):
@@ -121,3 +129,31 @@ def check_callable(name, value, what="callable"):
     if not callable(value):
         raise TypeError(f"{name} must be {what}, got {describe(value)}")
     return value
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether ``torch.autocast`` is on for this device type."""
+    import torch
+
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return device_type == "cuda" and torch.is_autocast_enabled()
+
+
+def check_dtype(
+    name, tensor, dtype, owner="the parameters have", hint=""
+) -> None:
+    """TypeError unless ``tensor.dtype`` is ``dtype``, the dtype ``owner``
+    has (the message: "x has dtype float64 but the parameters have
+    float32"). Inside ``torch.autocast`` any floating dtype passes: an
+    upstream layer hands over float16/bfloat16, and autocast casts it."""
+    if tensor.dtype == dtype:
+        return
+    if tensor.is_floating_point() and autocast_enabled(tensor.device.type):
+        return
+    raise TypeError(
+        f"{name} has dtype {tensor.dtype} but {owner} {dtype}{hint}"
+    )

@@ -12,6 +12,7 @@ from torch import Tensor
 from asctools._validate import check_int, check_seed
 
 __all__ = [
+    "available_devices",
     "detach_state",
     "get_device",
     "glue",
@@ -26,15 +27,17 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     """Return ``device`` as a ``torch.device``, or the best one available.
 
     Order when ``device`` is None: the ``ASCTOOLS_DEVICE`` environment
-    variable, then CUDA, then Apple's MPS, then the CPU.
+    variable, then CUDA, then Apple's MPS, then the CPU. A CUDA or MPS
+    device that this machine does not have is a ValueError that says
+    which devices it has.
     """
-    if device is None:
-        device = os.environ.get("ASCTOOLS_DEVICE") or None
+    name = "device"
+    if device is None and os.environ.get("ASCTOOLS_DEVICE"):
+        device, name = os.environ["ASCTOOLS_DEVICE"], "ASCTOOLS_DEVICE"
     if device is None:
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     if not isinstance(device, (str, torch.device)):
@@ -43,12 +46,49 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
             f"got {type(device).__name__}"
         )
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except RuntimeError as err:
         raise ValueError(
-            f"device must name a torch device such as 'cpu' or 'cuda:0', "
+            f"{name} must name a torch device such as 'cpu' or 'cuda:0', "
             f"got {device!r}"
         ) from err
+    _check_available(chosen, name)
+    return chosen
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+def available_devices() -> list[str]:
+    """The devices this machine has: 'cpu', 'cuda:0', ..., 'mps'."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
+def _check_available(device: torch.device, name: str) -> None:
+    """ValueError if ``device`` is a CUDA/MPS device this machine lacks."""
+    kind = {"cuda": "CUDA", "mps": "MPS"}.get(device.type)
+    if kind is None:
+        return  # cpu, meta, ...: always there
+    present = torch.cuda.is_available() if kind == "CUDA" else _mps_available()
+    have = ", ".join(repr(d) for d in available_devices())
+    if not present:
+        raise ValueError(
+            f"{name} is {str(device)!r}, but {kind} is not available on "
+            f"this machine (torch {torch.__version__}); available: {have}"
+        )
+    count = torch.cuda.device_count() if kind == "CUDA" else 1
+    if device.index is not None and device.index >= count:
+        raise ValueError(
+            f"{name} is {str(device)!r}, but this machine has {count} "
+            f"{kind} device(s); available: {have}"
+        )
 
 
 def set_seed(seed: int) -> None:
@@ -122,10 +162,15 @@ def glue(name: str, value, display: bool = False) -> None:
 
     In the book build this is ``myst_nb.glue``: the text quotes the number
     the cell computed. Where myst-nb is not installed (Colab), the chapter's
-    Colab twin names the value instead (`` `name` `` where the book shows
-    the number), so it is shown here: as the cell's output when ``display``
-    is true, otherwise printed as ``name = value``, a float (Python's,
-    NumPy's, or a 0-d tensor or array) to 3 significant digits.
+    Colab twin quotes the book's run instead, so this run's value is shown
+    here: as the cell's output when ``display`` is true, otherwise printed
+    as ``name = value (your run)``, a float (Python's, NumPy's, or a 0-d
+    tensor or array) to 3 significant digits.
+
+    A ``str`` value is glued as it is: ``{glue:text}`` reads a glued
+    value's ``repr`` back as a Python literal, so the phrase appears
+    without quotes, and a phrase such as ``"1,600"`` stays a phrase
+    (a bare ``1,600`` would be read back as the tuple ``(1, 600)``).
 
     ``name`` must be a non-empty ``str``.
     """
@@ -149,6 +194,7 @@ def glue(name: str, value, display: bool = False) -> None:
         is_float = isinstance(item, numbers.Real) and not isinstance(
             item, numbers.Integral
         )
-        print(f"{name} = {item:.3g}" if is_float else f"{name} = {value}")
+        text = f"{item:.3g}" if is_float else f"{value}"
+        print(f"{name} = {text} (your run)")
         return
     myst_glue(name, value, display=display)

@@ -1,5 +1,6 @@
 """Shared fixtures: the built book served on 127.0.0.1, Chromium, and for
-the exercise tests non-strict checks and ``verdict``.
+the exercise tests non-strict checks and ``verdict``; the Hypothesis
+settings profiles.
 
 ``book/_scripts`` goes on ``sys.path`` so that tests import the scripts the
 Makefile runs (``run_notebooks``) instead of copies of their logic.
@@ -15,6 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # the built book; ASCTOOLS_SITE points the browser tests at another copy
@@ -34,6 +36,23 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 sys.path.insert(0, str(ROOT / "book" / "_scripts"))
+
+# Hypothesis (tests/test_properties_*.py): "ci", the default, is bounded
+# and derandomized, so CI runs the same examples every time in well under
+# a minute; HYPOTHESIS_PROFILE=dev searches further with fresh examples.
+settings.register_profile(
+    "ci",
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=200, deadline=None, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -529,7 +529,7 @@ def test_interactive_controls_are_reached_by_tab(figures):
 
 def test_interactive_controls_move_the_figure(figures):
     moved = {m["figure"] for m in figures.moves}
-    for i, facts in enumerate(figures.facts):
+    for i in range(len(figures.facts)):
         assert i in moved, f"{figures.doc} figure {i + 1}: nothing to move"
     for move in figures.moves:
         before, after = move["value"]

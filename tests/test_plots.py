@@ -165,3 +165,10 @@ def test_principal_direction_is_the_spread_direction():
     states = np.stack([pts[:50], -pts[:50]], axis=1)  # (50, 2, 3)
     fig, ax = plots.plot_latch(states, np.array([1, 0] * 25))
     assert len(ax.lines) == 50
+
+
+def test_plot_success_takes_one_colour_per_group():
+    runs = [{"solved_at": 10, "budget": 20}, {"solved_at": None, "budget": 20}]
+    fig, ax = plots.plot_success({"a": runs, "b": runs}, colors=["r", "k"])
+    assert [line.get_color() for line in ax.lines] == ["r", "k"]
+    plt.close(fig)

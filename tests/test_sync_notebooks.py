@@ -12,13 +12,15 @@ import hashlib
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
+import glue_values
 import jupytext
 import nbformat
 import pytest
 import sync_notebooks
-from colab_view import FORM, colab_notebook
+from colab_view import FORM, RUN_NOTE, colab_notebook
 from numbering import load_book, number_labels, toc_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,7 +199,7 @@ def chapter(body: str) -> str:
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
     """A two-chapter book (and an unnumbered aside) in a temp folder."""
-    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_glue").mkdir(parents=True)
     files = {
         "_toc.yml": TOC,
         "_config.yml": CONFIG,
@@ -206,6 +208,7 @@ def book(tmp_path: Path) -> Path:
         "book/two.md": chapter(CH2),
         "book/aside.md": "# Aside\n",
         "book/references.bib": BIB,
+        "book/_glue/one.json": '{"one_value:.2f": "3.14"}\n',
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -254,8 +257,9 @@ def test_ids_come_from_the_original_cells_and_stay(book):
     ids = [c["id"] for c in out]
     assert len(set(ids)) == len(ids)
     for cell in out:
-        caption = "".join(cell["source"]).startswith("*Fig. 1.2")
-        assert caption or cell["id"].split("-")[0] in expected
+        source = "".join(cell["source"])
+        made = source.startswith("*Fig. 1.2") or source == RUN_NOTE
+        assert made or cell["id"].split("-")[0] in expected
     twice = hashlib.sha1(b"code\nx = 1").hexdigest()[:8]
     assert [i for i in ids if i.startswith(twice)] == [twice, f"{twice}-2"]
     edited = text.replace("Do it.", "Do it now.")
@@ -346,8 +350,7 @@ def test_figures_tables_equations_and_roles(book):
         "| $\\|x\\|$ | (1.2) |" in md
     )
     assert (
-        "See Fig. 1.2, Fig. 1.1, Table 1.1,\n(1.1) and the number "
-        "`one_value`." in md
+        "See Fig. 1.2, Fig. 1.1, Table 1.1,\n(1.1) and the number 3.14." in md
     )
     assert "> **Careful**\n>\n> Body with (1.2)." in md
 
@@ -431,3 +434,187 @@ def test_check_passes_after_a_sync_and_fails_after_an_edit(tmp_path, capsys):
     assert f"DRIFT {chapter.relative_to(root).with_suffix('.ipynb')}" in out
     assert sync_notebooks.main(args) == 0  # fixes it
     assert sync_notebooks.main(["--check", *args]) == 0
+
+
+# ---- the numbers of the book's run in the twins' text -------------------
+
+GLUED = """(ch01)=
+# One
+
+Intro.
+
+INSTALL
+```{code-cell} ipython3
+:mystnb:
+:  figure:
+:    caption: |
+:      Loss after {glue:text}`steps` steps.
+:    name: fig-one-loss
+glue("steps", 40000)
+```
+
+Solved {glue:text}`acc:.1%` after {glue:text}`steps:,` (i.e.
+{glue:text}`steps:,d`) sequences in {glue:text}`secs:.2f` s; the gradient
+fell to {glue:text}`ratio:.2e`, the task was {glue:text}`task` and
+{glue:text}`phrase`.
+"""
+PLAIN = {  # text/plain as myst-nb stores it, and as the HTML shows it
+    "acc": ("0.8666666746139526", "86.7%"),
+    "steps": ("40000", "40,000"),
+    "secs": ("12.3456", "12.35"),
+    "ratio": ("1.234e-11", "1.23e-11"),
+    "task": ("'adding'", "adding"),
+    "phrase": ("'not within 6,400'", "not within 6,400"),
+}
+
+
+def glued_book(root: Path, plain: dict[str, str] | None) -> Path:
+    """``root``'s chapter one with GLUED, and a build's glue.json."""
+    (root / "book/one.md").write_text(chapter(GLUED))
+    (root / "book/two.md").write_text(chapter("# Two\n\nINSTALL\n"))
+    (root / "book/_glue/one.json").unlink()
+    if plain is not None:
+        built = root / "_build/jupyter_execute/book/one.glue.json"
+        built.parent.mkdir(parents=True)
+        built.write_text(
+            json.dumps({k: build_output(v) for k, v in plain.items()})
+        )
+    return root
+
+
+def build_output(plain: str) -> dict:
+    """One glue.json entry, as myst-nb writes it."""
+    return {"output_type": "display_data", "data": {"text/plain": plain}}
+
+
+def test_glue_roles_quote_the_book_run(book):
+    nb = twin(book, "book/one")
+    cells = ["".join(c["source"]) for c in nb["cells"]]
+    assert cells[0].startswith("# One")
+    assert cells[1] == RUN_NOTE  # under the title, before any number
+    assert "the number 3.14." in markdown(nb)
+    assert "one_value" not in markdown(nb)
+    assert RUN_NOTE not in markdown(twin(book, "book/two"))  # no numbers
+
+
+def test_make_notebooks_formats_the_build_values_as_myst_nb(book):
+    root = glued_book(book, {k: v[0] for k, v in PLAIN.items()})
+    assert sync_notebooks.main(["--root", str(root)]) == 0
+    values = json.loads((root / "book/_glue/one.json").read_text())
+    assert values == {
+        "acc:.1%": "86.7%",
+        "steps": "40000",
+        "steps:,": "40,000",
+        "steps:,d": "40,000",
+        "secs:.2f": "12.35",
+        "ratio:.2e": "1.23e-11",
+        "task": "adding",
+        "phrase": "not within 6,400",
+    }
+    for use, text in values.items():  # myst-nb's own function, not a copy
+        plain = PLAIN[glue_values.key_of(use)][0]
+        assert glue_values.render(use, plain) == text
+    md = markdown(json.loads((root / "book/one.ipynb").read_text()))
+    assert "*Fig. 1.1: Loss after 40000 steps.*" in md
+    assert (
+        "Solved 86.7% after 40,000 (i.e.\n40,000) sequences in 12.35 s; "
+        "the gradient\nfell to 1.23e-11, the task was adding and\n"
+        "not within 6,400." in md
+    )
+    assert sync_notebooks.main(["--check", "--root", str(root)]) == 0
+
+
+def test_check_reads_no_build_and_names_what_is_missing(book, capsys):
+    root = glued_book(book, {k: v[0] for k, v in PLAIN.items()})
+    assert sync_notebooks.main(["--check", "--root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "ERROR book/one.md: no value for steps, acc:.1%, steps:, and 5 more "
+        "in book/_glue/one.json or in the last build: build the book "
+        "(`make book`), then run `make notebooks` and commit" in err
+    )
+    shutil.rmtree(root / "_build")  # and no build either
+    assert sync_notebooks.main(["--root", str(root)]) == 1
+    assert "no value for steps" in capsys.readouterr().err
+    assert not (root / "book/one.ipynb").exists()  # nothing half-written
+
+
+def test_a_rebuild_updates_values_but_keeps_run_dependent_ones(book):
+    root = glued_book(book, {k: v[0] for k, v in PLAIN.items()})
+    with (root / "_config.yml").open("a") as config:
+        config.write("colab_twins:\n  run_dependent: [se*]\n")
+    assert sync_notebooks.main(["--root", str(root)]) == 0
+    new = {**PLAIN, "acc": ("0.5", ""), "secs": ("99.0", "")}
+    glue_json = root / "_build/jupyter_execute/book/one.glue.json"
+    glue_json.write_text(
+        json.dumps({k: build_output(v[0]) for k, v in new.items()})
+    )
+    assert sync_notebooks.main(["--root", str(root)]) == 0
+    values = json.loads((root / "book/_glue/one.json").read_text())
+    assert values["acc:.1%"] == "50.0%"  # the new build's
+    assert values["secs:.2f"] == "12.35"  # a timing: the committed text
+    chapter_md = root / "book/one.md"  # a new format of it is new text
+    chapter_md.write_text(chapter_md.read_text().replace("secs:.2f", "secs"))
+    assert sync_notebooks.main(["--root", str(root)]) == 0
+    values = json.loads((root / "book/_glue/one.json").read_text())
+    assert values["secs"] == "99.0" and "secs:.2f" not in values
+
+
+def test_an_unsupported_glue_role_is_an_error(book):
+    text = chapter(CH2 + "\nSee {glue}`x` here.\n")
+    with pytest.raises(ValueError, match=r"renders only \{glue:text\}"):
+        glue_values.uses(text)
+
+
+def test_no_twin_shows_a_glue_key_or_role():
+    """Each twin's text has the numbers, never the names, of its values."""
+    found = 0
+    for md in sync_notebooks.chapters():
+        path = md.with_suffix(".ipynb")
+        keys = {
+            glue_values.key_of(u) for u in glue_values.uses(md.read_text())
+        }
+        if not (path.exists() and keys):
+            continue
+        found += 1
+        text = markdown(json.loads(path.read_text()))
+        assert "{glue" not in text, path.name
+        shown = sorted(
+            k for k in keys if re.search(rf"\b{re.escape(k)}\b", text)
+        )
+        assert not shown, f"{path.name} shows glue keys: {shown[:5]}"
+        assert RUN_NOTE in text, path.name
+    if not found:
+        pytest.skip("no chapter quotes a glued value in this checkout")
+
+
+def pasted_texts(html: str) -> list[str]:
+    """The texts of the page's ``{glue:text}`` roles, in page order."""
+    spans = re.findall(r'<span class="pasted-text">(.*?)</span>', html, re.S)
+    return [unescape(s) for s in spans]
+
+
+@pytest.mark.parametrize("md", sync_notebooks.chapters(), ids=lambda p: p.stem)
+def test_committed_values_are_what_the_built_html_shows(md):
+    """The twin quotes the build's numbers, formatted as the HTML has them;
+    a value listed as run-dependent in _config.yml only has to exist."""
+    html = HTML / "book" / f"{md.stem}.html"
+    if not html.exists():
+        pytest.skip(f"{html} is not built: run `make book`")
+    if html.stat().st_mtime < md.stat().st_mtime:
+        pytest.skip(f"{html.name} is older than {md.name}: rebuild the book")
+    found = glue_values.uses(md.read_text())
+    values = glue_values.load(glue_values.values_path(md))
+    shown = pasted_texts(html.read_text())
+    assert len(shown) == len(found), "the page and its glue roles differ"
+    patterns = glue_values.run_dependent(ROOT)
+    stale = [  # each use once
+        f"{use}: {values.get(use)!r} in the twin, {text!r} in the HTML"
+        for use, text in zip(found, shown, strict=True)
+        if values.get(use) != text
+        and not glue_values.is_run_dependent(use, patterns)
+    ]
+    assert not stale, (
+        f"{md.name}: run `make notebooks` after this build and commit: "
+        + "; ".join(list(dict.fromkeys(stale))[:5])
+    )

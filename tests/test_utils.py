@@ -78,7 +78,7 @@ def test_set_threads(monkeypatch):
 def test_glue_without_myst_nb(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
     assert glue("x", 3.5) is None
-    assert capsys.readouterr().out == "x = 3.5\n"
+    assert capsys.readouterr().out == "x = 3.5 (your run)\n"
     glue("x", 3.5, display=True)  # shown as the value, not as name = value
     assert capsys.readouterr().out.strip() == "3.5"
 
@@ -101,7 +101,7 @@ def test_glue_without_myst_nb_prints_name_and_value(
 ):
     monkeypatch.setitem(sys.modules, "myst_nb", None)
     glue("ch00_value", value, display=False)
-    assert capsys.readouterr().out == f"ch00_value = {printed}\n"
+    assert capsys.readouterr().out == f"ch00_value = {printed} (your run)\n"
 
 
 @pytest.mark.parametrize(
@@ -123,6 +123,23 @@ def test_glue_with_myst_nb_delegates(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
     glue("ratio", 0.25)
     assert calls == [("ratio", 0.25, False)]
+
+
+def test_glue_gives_a_phrase_without_quotes(monkeypatch):
+    """{glue:text} pastes what myst-nb makes of the text/plain repr: a
+    phrase arrives without its quotes, and a number written with a
+    thousands separator stays that text (not a tuple)."""
+    from IPython.core.formatters import PlainTextFormatter
+    from myst_nb.core.variables import format_plain_text
+
+    calls = []
+    fake = type(sys)("myst_nb")
+    fake.glue = lambda name, value, display: calls.append(value)
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    for phrase in ["5 of 5 seeds", "1,600", "it's 3", "0"]:
+        glue("verdict", phrase)
+        plain = PlainTextFormatter()(calls[-1])
+        assert format_plain_text(plain, "") == phrase
 
 
 def test_progress_bar_is_text_without_ipywidgets(monkeypatch):

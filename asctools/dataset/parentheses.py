@@ -142,7 +142,9 @@ def parentheses_one_hot(sequences):
 
     Returns:
         float32 tensor ``(B, T, 28)``; ``x[b, t, PARENTHESES_ALPHABET.
-        index(ch)] = 1`` for the character ``ch`` at position t.
+        index(ch)] = 1`` for the character ``ch`` at position t. Empty
+        strings give ``(B, 0, 28)`` (nothing to encode; the trainer and
+        the models refuse an empty sequence with a clear error).
     """
     if isinstance(sequences, str) or not isinstance(sequences, (list, tuple)):
         raise TypeError(
@@ -164,5 +166,7 @@ def parentheses_one_hot(sequences):
         raise ValueError(
             f"sequences contain characters outside the alphabet: {bad}"
         )
-    idx = torch.tensor([[_INDEX[ch] for ch in s] for s in sequences])
+    idx = torch.tensor(
+        [[_INDEX[ch] for ch in s] for s in sequences], dtype=torch.long
+    )  # (B, T) class indices, also when T = 0
     return F.one_hot(idx, len(PARENTHESES_ALPHABET)).float()  # (B, T, 28)

@@ -9,12 +9,11 @@ training step for fresh data.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 
-from asctools._validate import check_int
+from asctools._validate import check_int, check_real
 from asctools.dataset._common import torch_generator
 
 IGNORE_INDEX = -100  # F.cross_entropy's default ignore_index
@@ -45,11 +44,10 @@ def first_element_task(n_samples, seq_len, noise_std=0.2, seed=None):
     """
     n = check_int("n_samples", n_samples, 1)
     t = check_int("seq_len", seq_len, 1)
-    if not isinstance(noise_std, numbers.Real) or not noise_std >= 0:
-        raise ValueError(f"noise_std must be a real >= 0, got {noise_std!r}")
+    noise_std = check_real("noise_std", noise_std, 0)
     gen = torch_generator(seed)
     y = torch.randint(0, 2, (n,), generator=gen)  # (n,) int64
-    x = torch.randn(n, t, 1, generator=gen) * float(noise_std)  # (n, T, 1)
+    x = torch.randn(n, t, 1, generator=gen) * noise_std  # (n, T, 1)
     x[:, 0, 0] = 2.0 * y - 1.0  # 0 → −1, 1 → +1
     return x, y
 

@@ -9,8 +9,17 @@ run function next to the code it measures, add it to :data:`EXPERIMENTS`.
 
 from __future__ import annotations
 
+from asctools.experiments import (
+    clipping,
+    gradient_ratio,
+    handmade_memory,
+    initialisation,
+    tiny_rnn,
+    truncation,
+)
 from asctools.experiments.curriculum import curriculum_run
 from asctools.experiments.initialisation import INITS_OF
+from asctools.experiments.latch import latch_run
 from asctools.experiments.long_range import run_task
 from asctools.experiments.parentheses import parentheses_run
 from asctools.experiments.store import SEEDS, Experiment
@@ -148,6 +157,18 @@ EXPERIMENTS = {
             lambda config: 100 * 50_000 * 1.4,
         ),
         Experiment(
+            "latch",
+            "The tanh RNN on the first-element task at T = 100 as in the "
+            "long-range grid (20,000 sequences), its read-out read at every "
+            "step and its Jacobian product from t = 50 to 100, five seeds.",
+            lambda: [dict(seq_len=100, seed=s) for s in SEEDS],
+            lambda config, device: {
+                "config": config,
+                **latch_run(**config, device=device),
+            },
+            lambda config: 100 * 20_000 * 0.8,
+        ),
+        Experiment(
             "parentheses",
             "Parentheses matching, length 25: the older lesson's LSTM module "
             "and a tanh RNN (32 units), 1,000 training strings, 100 epochs "
@@ -158,6 +179,87 @@ EXPERIMENTS = {
                 **parentheses_run(**config, device=device),
             },
             lambda config: 25 * 100_000 * 2,
+        ),
+        Experiment(
+            "tiny_rnn",
+            "A tanh RNN (H = 16, asctools.rnn.RNN) trained for at most 40 "
+            "epochs on 256 first-element sequences (batches of 32, Adam "
+            "1e-2, clip 1) until the epoch's loss is below 0.01, at "
+            "T = 10 and 50; five seeds.",
+            tiny_rnn.tiny_configs,
+            tiny_rnn.tiny_record,
+            lambda c: c["seq_len"],
+        ),
+        Experiment(
+            "gradient_trained",
+            "An LSTM with forget bias 1 and a tanh RNN (H = 64, Adam 2e-2, "
+            "batches of 64, clip 1) trained on the adding problem with "
+            "T = 50 for at most 1000 steps (until the test MSE is below "
+            "0.01); the gradient reaching each step and the gates, before "
+            "and after training; five seeds.",
+            gradient_ratio.trained_configs,
+            gradient_ratio.trained_record,
+            lambda c: 2.0 if c["model"] == "rnn" else 1.0,
+        ),
+        Experiment(
+            "clipping",
+            "A tanh RNN (H = 32) with sigma_max(W_hh) = 3 trained by SGD "
+            "(lr 0.1, batches of 32) on the adding problem with T = 10 for "
+            "3000 steps, unclipped and clipped at global norm 1; five "
+            "seeds; solved when the test MSE is below 0.05.",
+            clipping.clipping_configs,
+            clipping.clipping_record,
+            lambda c: 30.0 if c["clip"] else 1.0,
+        ),
+        Experiment(
+            "clip_thresholds",
+            "An LSTM (H = 32, Adam 1e-2, batches of 32) on the adding "
+            "problem with T = 30, unclipped and clipped at 0.05, 0.5 and 5, "
+            "at most 1500 steps (until the test MSE is below 0.01); the "
+            "gradient norm of every step; five seeds.",
+            clipping.threshold_configs,
+            clipping.threshold_record,
+            lambda c: 20.0,
+        ),
+        Experiment(
+            "forget_bias",
+            "LSTMs (H = 16, Adam 1e-2, batches of 32, clip 1) that differ "
+            "only in the starting forget bias, 0 or 1, on the first-element "
+            "task with T = 20 for 300 steps; solved when the mean loss of 10 "
+            "steps is below 0.1; five seeds.",
+            initialisation.forget_bias_configs,
+            initialisation.forget_bias_record,
+            lambda c: 5.0,
+        ),
+        Experiment(
+            "tbptt_chunks",
+            "Truncated BPTT of an LSTM (H = 16, Adam 1e-2, clip 1) on 32 "
+            "streams whose target is the bit 6 steps back, in chunks of 3, "
+            "6, 7 and 18 steps, 300 updates; solved when 10 chunks average "
+            "95 %; five seeds.",
+            truncation.tbptt_configs,
+            truncation.tbptt_record,
+            lambda c: 5.0,
+        ),
+        Experiment(
+            "handmade_cells",
+            "The NumPy LSTM (H = 32, BPTT, Adam 1e-2, batches of 64) on "
+            "the first-element task at T = 100: the 1997 cell with input "
+            "bias -2 and 0, the modern cell with forget bias 3; five "
+            "seeds, 32,000 sequences, solved when 10 batches average 99 %.",
+            handmade_memory.cells_configs,
+            handmade_memory.memory_record,
+            lambda c: c["seq_len"] * c["budget"] * c["hidden_size"] / 32,
+        ),
+        Experiment(
+            "handmade_methods",
+            "The 1997 NumPy LSTM (H = 8, Adam 1e-2, batches of 64) on the "
+            "first-element task, trained by BPTT or by the truncated RTRL "
+            "of the LSTM learning method, T = 25, 50, 100, 200; five "
+            "seeds, 10,240 sequences, solved when 10 batches average 99 %.",
+            handmade_memory.methods_configs,
+            handmade_memory.memory_record,
+            lambda c: c["seq_len"] * c["budget"] * c["hidden_size"] / 32,
         ),
     ]
 }

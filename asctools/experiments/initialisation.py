@@ -7,7 +7,8 @@ Hochreiter & Schmidhuber 1997 against internal state drift), and chrono
 (Tallec & Ollivier 2018). :func:`forget_bias_runs` trains LSTMs that
 differ only in their starting forget-gate bias on the first-element task;
 :func:`steps_to_learn` reads off when each learning curve crossed a
-threshold.
+threshold; :func:`forget_bias_record` is one run of the stored experiment
+``forget_bias`` (b_f = 0 against 1, five seeds).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from torch import nn
 
 from asctools._validate import check_choice, check_int, is_real
 from asctools.dataset import first_element_task
-from asctools.experiments.driver import train_fresh
+from asctools.experiments.driver import test_seed, train_fresh
+from asctools.experiments.store import SEEDS
 from asctools.models import RecurrentModel
 from asctools.utils import set_seed
 
 __all__ = [
     "INITS",
     "INITS_OF",
+    "forget_bias_configs",
+    "forget_bias_record",
     "forget_bias_runs",
     "init_kwargs",
     "steps_to_learn",
@@ -119,3 +123,70 @@ def init_kwargs(init: str, kind: str, seq_len: int) -> dict:
             f"{INITS_OF[kind]}"
         )
     return INITS[init][1](seq_len)
+
+
+# --- the stored experiment: forget bias 0 against 1, five seeds --------
+
+FORGET_BIAS_STEPS = 300  # the budget: 300 steps of 32 = 9,600 sequences
+
+
+def forget_bias_configs() -> list[dict]:
+    """Every run of ``forget_bias``: b_f = 0 and 1 × five seeds, the
+    settings of :func:`forget_bias_runs` at T = 20."""
+    return [
+        dict(
+            task="first_element",
+            kind="lstm",
+            forget_bias=fb,
+            seq_len=20,
+            hidden_size=16,
+            batch_size=32,
+            steps=FORGET_BIAS_STEPS,
+            seed=seed,
+        )  # fmt: skip
+        for fb in (0.0, 1.0)
+        for seed in SEEDS
+    ]
+
+
+def forget_bias_record(config: dict, device="cpu") -> dict:
+    """One run of :func:`forget_bias_runs` as a store record.
+
+    The same weights, batches and updates as ``forget_bias_runs`` with
+    the same seed; tested on the way (500 fixed sequences, every 25
+    steps). Solved as in chapter 7: the mean training loss of 10 steps
+    below 0.1 (:func:`steps_to_learn`).
+    """
+    c = config
+    set_seed(c["seed"])
+    model = RecurrentModel(1, c["hidden_size"], 2,
+                           forget_bias=c["forget_bias"])  # fmt: skip
+    test = first_element_task(500, c["seq_len"], seed=test_seed(c["seed"]))
+    seen, errors = [], []
+
+    def on_eval(trainer):
+        seen.append(trainer.history["sequences"][-1])
+        errors.append(1.0 - trainer.evaluate(*test)[1])
+
+    trainer = train_fresh(
+        model, lambda n, s: first_element_task(n, c["seq_len"], seed=s),
+        c["steps"], seed=c["seed"], batch_size=c["batch_size"],
+        eval_every=25, device=device, criterion=nn.CrossEntropyLoss(),
+        learning_rate=1e-2, clip_grad_norm=1.0, on_eval=on_eval,
+    )  # fmt: skip
+    loss = trainer.history["step_loss"]
+    step = steps_to_learn(loss, threshold=0.1)
+    return {
+        "config": config,
+        **{k: c[k] for k in ("task", "kind", "seq_len", "seed")},
+        "init": f"forget bias {c['forget_bias']:g}",
+        "forget_bias": c["forget_bias"],
+        "budget": c["steps"] * c["batch_size"],
+        "solved_at": None if step is None else step * c["batch_size"],
+        "sequences": seen,
+        "test_metric": errors,
+        "metric": "test error rate",
+        "baseline": 0.5,
+        "threshold": 0.1,
+        "step_loss": [float(v) for v in loss],
+    }

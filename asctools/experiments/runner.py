@@ -112,7 +112,7 @@ def run_experiment(names, workers=2, device="cpu", folder=None, echo=print,
     paths = []
     for name in names:
         spent = sum(r["seconds"] for r in runs[name])
-        prov = provenance(command, spent, workers, device)
+        prov = provenance(command, spent, workers, device, commit)
         prov["wall_seconds_all"] = round(seconds, 1)
         exp = EXPERIMENTS[name]
         paths.append(save(name, exp.description, runs[name], prov, folder))

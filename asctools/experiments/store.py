@@ -122,11 +122,13 @@ def git_commit() -> str:
     return out.stdout.strip()
 
 
-def provenance(command: str, seconds: float, workers: int, device) -> dict:
-    """Where a result came from: command, commit, versions, machine."""
+def provenance(command: str, seconds: float, workers: int, device,
+               commit=None) -> dict:  # fmt: skip
+    """Where a result came from: command, commit (default: HEAD now; the
+    runner passes the commit it started at), versions, machine."""
     return {
         "command": command,
-        "git_commit": git_commit(),
+        "git_commit": commit or git_commit(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),

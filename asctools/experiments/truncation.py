@@ -7,7 +7,9 @@
   delayed bits of :func:`asctools.dataset.delayed_bits`, whose dependency
   has a known length;
 * :func:`saved_tensor_bytes`: the bytes autograd keeps for the backward
-  pass, the memory that BPTT needs and truncation bounds.
+  pass, the memory that BPTT needs and truncation bounds;
+* :func:`tbptt_record`: one run of the stored experiment
+  ``tbptt_chunks``, chunk lengths on both sides of a lag of 6.
 """
 
 from __future__ import annotations
@@ -17,10 +19,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from asctools._validate import check_callable, check_int
-from asctools.dataset import IGNORE_INDEX
-from asctools.utils import detach_state
+from asctools.dataset import IGNORE_INDEX, delayed_bits
+from asctools.experiments.driver import batch_seed, test_seed
+from asctools.experiments.handmade_memory import windowed_error
+from asctools.experiments.store import SEEDS
+from asctools.models import RecurrentModel
+from asctools.utils import detach_state, set_seed
 
-__all__ = ["saved_tensor_bytes", "stream_accuracy", "tbptt_train"]
+__all__ = [
+    "TBPTT_CHUNKS",
+    "saved_tensor_bytes",
+    "stream_accuracy",
+    "tbptt_configs",
+    "tbptt_record",
+    "tbptt_train",
+]
 
 
 def _check_stream(x, y) -> None:
@@ -122,3 +135,69 @@ def saved_tensor_bytes(fn):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = fn()
     return out, sum(storages.values())
+
+
+# --- the stored experiment: which chunk lengths learn a lag of 6 -------
+
+TBPTT_DELAY = 6
+TBPTT_CHUNKS = (3, 6, 7, 18)  # around the boundary k − 1 = 6
+TBPTT_UPDATES = 300  # the budget, in updates (one per chunk)
+
+
+def tbptt_configs() -> list[dict]:
+    """Every run of ``tbptt_chunks``: chunk lengths × five seeds."""
+    return [
+        dict(
+            task="delayed_bits",
+            kind="lstm",
+            delay=TBPTT_DELAY,
+            chunk_len=k,
+            hidden_size=16,
+            streams=32,
+            updates=TBPTT_UPDATES,
+            seed=seed,
+        )  # fmt: skip
+        for k in TBPTT_CHUNKS
+        for seed in SEEDS
+    ]
+
+
+def tbptt_record(config: dict, device="cpu") -> dict:
+    """Train one configuration of ``tbptt_chunks``; return its record.
+
+    An LSTM (``RecurrentModel``, torch's default initialisation) reads 32
+    streams of ``updates · chunk_len`` random bits whose target is the bit
+    ``delay`` steps back, by truncated BPTT in chunks of ``chunk_len``
+    (Adam 1e-2, clip 1). ``sequences[i]``: the chunks of 32 streams seen
+    after update i + 1 (a chunk without any target gives no update, so
+    the first ``delay // chunk_len`` chunks are skipped); ``test_metric``:
+    one minus the mean accuracy of
+    the last 10 chunks (each scored before its update); solved when that
+    reaches 95 %. ``accuracy``: the trained model on 64 fresh streams of
+    500 steps, run without truncation.
+    """
+    c = config
+    set_seed(c["seed"])
+    model = RecurrentModel(1, c["hidden_size"], 2)
+    x, y = delayed_bits(c["streams"], c["updates"] * c["chunk_len"],
+                        c["delay"], seed=batch_seed(c["seed"], 0))  # fmt: skip
+    hist = tbptt_train(model, x, y, chunk_len=c["chunk_len"])
+    x_test, y_test = delayed_bits(64, 500, c["delay"],
+                                  seed=test_seed(c["seed"]))  # fmt: skip
+    error = windowed_error(hist["accuracy"])
+    solved = [i for i, e in enumerate(error) if e <= 0.05]
+    n = c["streams"]
+    return {
+        "config": config,
+        **{k: c[k] for k in ("task", "kind", "chunk_len", "seed")},
+        "seq_len": c["delay"],
+        "init": "default",
+        "budget": n * c["updates"],  # chunks without a target are skipped
+        "solved_at": n * (solved[0] + 1) if solved else None,
+        "sequences": [n * (i + 1) for i in range(len(error))],
+        "test_metric": error,
+        "metric": "chunk error rate (mean of the last 10 chunks)",
+        "baseline": 0.5,
+        "threshold": 0.05,
+        "accuracy": stream_accuracy(model, x_test, y_test),
+    }

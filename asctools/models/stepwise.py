@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asctools._validate import check_int
+from asctools._validate import check_dtype, check_int
 from asctools.models.init import set_gate_bias_
 from asctools.nn.functional import lstm_step, rnn_step
 from asctools.utils import get_device
@@ -90,6 +90,7 @@ class StepwiseModel(nn.Module):
         """
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a Tensor, got {type(x).__name__}")
+        _check_not_empty(x)
         if hidden is None:
             hidden = self.initHidden(1 if x.dim() == 1 else x.shape[0])
         if x.dim() == 1:
@@ -119,13 +120,25 @@ class StepwiseModel(nn.Module):
                 f"x must have {dim} dims with last size {self.input_size}, "
                 f"got shape {tuple(x.shape)}"
             )
+        _check_not_empty(x)
+        dtype, hint = self.weight_ih.dtype, " (model.to(dtype) converts it)"
+        check_dtype("x", x, dtype, "the parameters have", hint)
         want = (x.shape[0], self.hidden_size)
         for s in self._states(hidden):
+            check_dtype("hidden", s, dtype, "the parameters have", hint)
             if tuple(s.shape) != want:
                 raise ValueError(
                     f"hidden tensors must have shape {want}, got "
                     f"{tuple(s.shape)} (use initHidden({x.shape[0]}))"
                 )
+
+
+def _check_not_empty(x) -> None:
+    if x.numel() == 0:
+        raise ValueError(
+            "x must not be empty: (B, T, D) or (B, D) with B, T >= 1, "
+            f"got shape {tuple(x.shape)}"
+        )
 
 
 class StepwiseRNN(StepwiseModel):

@@ -29,15 +29,28 @@ path through h_t)::
 
 The loop works on one step's (B, 4H) block at a time, which stays in the
 CPU cache; only the weight gradients are formed over all steps at once.
+
+Second derivatives: when autograd asks for a graph of the gradient
+(``create_graph=True``), the backward reruns the forward with the plain
+per-step functions and differentiates that instead
+(:func:`asctools.nn._common.backward_with_graph`), so gradient penalties
+and Hessian-vector products get torch.nn's numbers. The ordinary backward
+keeps the hand-written loop.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from asctools.nn._common import recurrent_weight_grad
+from asctools.nn._common import (
+    apply_fused,
+    autocast_off,
+    backward_with_graph,
+    recurrent_weight_grad,
+    saved_xw,
+)
+from asctools.nn.functional import lstm_unroll
 
 __all__ = ["lstm_sequence"]
 
@@ -47,7 +60,7 @@ class _LSTMSequence(torch.autograd.Function):
     None; outputs h_1..h_T (T, B, H) and the final h_T, c_T (B, H)."""
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, weight_hh, bias_hh):
+    def forward(ctx, xw, h0, c0, weight_hh, bias_hh, recompute_xw):
         T, B, G = xw.shape  # G = 4H
         H = G // 4
         # gates[t] is filled in place: pre-activations, then activations
@@ -70,14 +83,23 @@ class _LSTMSequence(torch.autograd.Function):
             c = torch.mul(f, c, out=cs[t]).addcmul_(i, g)  # f⊙c + i⊙g
             # h = o ⊙ tanh(c); tanh(c) is kept for the backward pass
             h = torch.mul(o, torch.tanh(c, out=tanh_cs[t]), out=hs[t])
-        ctx.save_for_backward(gates, cs, tanh_cs, hs, h0, c0, weight_hh)
-        ctx.has_bias = bias_hh is not None
+        # the inputs first: the graph backward reruns the forward on them
+        kept = xw if recompute_xw is None else None  # None: recomputed
+        ctx.save_for_backward(
+            kept, h0, c0, weight_hh, bias_hh, gates, cs, tanh_cs, hs
+        )
+        ctx.has_bias, ctx.recompute_xw = bias_hh is not None, recompute_xw
         return hs, h.clone(), c.clone()
 
     @staticmethod
-    @once_differentiable
+    @autocast_off
     def backward(ctx, d_hs, d_hn, d_cn):
-        gates, cs, tanh_cs, hs, h0, c0, weight_hh = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            inputs = (saved_xw(ctx, saved[0]), *saved[1:5])
+            grads = (d_hs, d_hn, d_cn)
+            return *backward_with_graph(ctx, lstm_unroll, inputs, grads), None
+        _, h0, c0, weight_hh, _, gates, cs, tanh_cs, hs = saved
         T = gates.shape[0]
         one = gates.new_ones(())
         d_hs = d_hs.contiguous()  # ∂L/∂out, (T, B, H)
@@ -108,7 +130,7 @@ class _LSTMSequence(torch.autograd.Function):
             d_w = recurrent_weight_grad(da, h0, hs)  # (4H, H)
         if ctx.has_bias and ctx.needs_input_grad[4]:
             d_b = da.sum(dim=(0, 1))  # db_hh = Σ_t da_t
-        return da, dh0, dc, d_w, d_b
+        return da, dh0, dc, d_w, d_b, None
 
 
 def lstm_sequence(
@@ -117,15 +139,19 @@ def lstm_sequence(
     c0: Tensor,
     weight_hh: Tensor,
     bias_hh: Tensor | None = None,
+    recompute_xw=None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Run the LSTM recurrence over all time steps; returns ``(out, h, c)``.
 
     ``xw`` is the input projection ``x W_ihᵀ + b_ih`` of shape (T, B, 4H);
     ``h0``, ``c0`` are (B, H); ``weight_hh`` is (4H, H), ``bias_hh`` (4H,)
     or None. ``out`` is (T, B, H) = h_1 .. h_T; ``h``, ``c`` are the final
-    states (B, H). Differentiable once (``once_differentiable``); equal to
-    looping :func:`asctools.nn.functional.lstm_step` over t.
+    states (B, H). Equal to :func:`asctools.nn.functional.lstm_unroll`,
+    with a hand-written backward; differentiable any number of times.
+    ``recompute_xw``: see :func:`asctools.nn._common.apply_fused`.
     """
-    return _LSTMSequence.apply(
-        xw.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, bias_hh
-    )
+    return apply_fused(
+        _LSTMSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, bias_hh,
+        recompute_xw=recompute_xw,
+    )  # fmt: skip

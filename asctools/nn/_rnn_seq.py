@@ -3,18 +3,28 @@
 Same idea as :mod:`asctools.nn._lstm_seq`: the forward loop runs without
 autograd and keeps what the backward pass needs; the backward pass runs the
 recurrence in reverse over time, one step's block at a time, and forms
-dW_hh with one matrix product over all steps.
-Shapes: ``xw`` (T, B, G·H) = x W_ihᵀ + b_ih, ``h0`` (B, H), ``weight_hh``
-(G·H, H), ``bias_hh`` (G·H,) or None; outputs (T, B, H) and h_T (B, H).
+dW_hh with one matrix product over all steps. A backward that must build
+a graph (``create_graph=True``) reruns the forward with the plain per-step
+functions and differentiates that (second derivatives as torch.nn's).
+``recompute_xw`` (see :func:`asctools.nn._common.apply_fused`) spares
+keeping ``xw``. Shapes: ``xw`` (T, B, G·H) = x W_ihᵀ + b_ih, ``h0``
+(B, H), ``weight_hh`` (G·H, H), ``bias_hh`` (G·H,) or None; outputs
+(T, B, H) and h_T (B, H).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from asctools.nn._common import recurrent_weight_grad
+from asctools.nn._common import (
+    apply_fused,
+    autocast_off,
+    backward_with_graph,
+    recurrent_weight_grad,
+    saved_xw,
+)
+from asctools.nn.functional import gru_unroll, rnn_unroll
 
 __all__ = ["rnn_sequence", "gru_sequence"]
 
@@ -29,7 +39,7 @@ class _RNNSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, xw, h0, weight_hh, bias_hh, nonlinearity):
+    def forward(ctx, xw, h0, weight_hh, bias_hh, nonlinearity, recompute_xw):
         hs = torch.empty(xw.shape, dtype=xw.dtype, device=xw.device)
         if bias_hh is None:
             hs.copy_(xw)
@@ -40,14 +50,22 @@ class _RNNSequence(torch.autograd.Function):
         h = h0
         for t in range(xw.shape[0]):
             h = act_(hs[t].addmm_(h, w_t))  # h_t = φ(a_t), in place
-        ctx.save_for_backward(hs, h0, weight_hh)
+        kept = xw if recompute_xw is None else None  # None: recomputed
+        ctx.save_for_backward(kept, h0, weight_hh, bias_hh, hs)
         ctx.has_bias, ctx.nonlinearity = bias_hh is not None, nonlinearity
+        ctx.recompute_xw = recompute_xw
         return hs, h.clone()
 
     @staticmethod
-    @once_differentiable
+    @autocast_off
     def backward(ctx, d_hs, d_hn):
-        hs, h0, weight_hh = ctx.saved_tensors
+        xw, h0, weight_hh, bias_hh, hs = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            inputs = (saved_xw(ctx, xw), h0, weight_hh, bias_hh)
+            grads = backward_with_graph(
+                ctx, rnn_unroll, inputs, (d_hs, d_hn), ctx.nonlinearity
+            )
+            return *grads, None
         one = hs.new_ones(())
         d_hs = d_hs.contiguous()  # ∂L/∂out, (T, B, H)
         da = torch.empty_like(hs)  # ∂L/∂a_t, (T, B, H)
@@ -65,6 +83,7 @@ class _RNNSequence(torch.autograd.Function):
             da[0] @ weight_hh,
             _grad_w(ctx, 2, da, h0, hs),
             _grad_b(ctx, 3, da),
+            None,
             None,
         )
 
@@ -89,7 +108,7 @@ class _GRUSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, xw, h0, weight_hh, bias_hh):
+    def forward(ctx, xw, h0, weight_hh, bias_hh, recompute_xw):
         T, B, G = xw.shape  # G = 3H
         H = G // 3
         hw = xw.new_empty(T, B, G)  # h_{t-1} W_hhᵀ + b_hh
@@ -109,14 +128,20 @@ class _GRUSequence(torch.autograd.Function):
                 xw[t, :, 2 * H :], r, hw[t, :, 2 * H :], out=ns[t]
             ).tanh_()  # tanh(xw_n + r ⊙ hw_n)
             h = torch.sub(h, n, out=hs[t]).mul_(z).add_(n)  # n + z⊙(h − n)
-        ctx.save_for_backward(hw, rz, ns, hs, h0, weight_hh)
-        ctx.has_bias = bias_hh is not None
+        kept = xw if recompute_xw is None else None  # None: recomputed
+        ctx.save_for_backward(kept, h0, weight_hh, bias_hh, hw, rz, ns, hs)
+        ctx.has_bias, ctx.recompute_xw = bias_hh is not None, recompute_xw
         return hs, h.clone()
 
     @staticmethod
-    @once_differentiable
+    @autocast_off
     def backward(ctx, d_hs, d_hn):
-        hw, rz, ns, hs, h0, weight_hh = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: second derivatives
+            inputs = (saved_xw(ctx, saved[0]), *saved[1:4])
+            grads = (d_hs, d_hn)
+            return *backward_with_graph(ctx, gru_unroll, inputs, grads), None
+        _, h0, weight_hh, _, hw, rz, ns, hs = saved
         T, B, G = hw.shape
         H = G // 3
         one = hw.new_ones(())
@@ -145,7 +170,8 @@ class _GRUSequence(torch.autograd.Function):
             if t > 0:
                 dh_z.add_(d_hs[t - 1])
             dh = torch.addmm(dh_z, dhw[t], weight_hh)
-        return (dxw, dh, _grad_w(ctx, 2, dhw, h0, hs), _grad_b(ctx, 3, dhw))
+        dw, db = _grad_w(ctx, 2, dhw, h0, hs), _grad_b(ctx, 3, dhw)
+        return dxw, dh, dw, db, None
 
 
 def _grad_w(ctx, index, da, h0, hs):
@@ -168,25 +194,34 @@ def rnn_sequence(
     weight_hh: Tensor,
     bias_hh: Tensor | None = None,
     nonlinearity: str = "tanh",
+    recompute_xw=None,
 ) -> tuple[Tensor, Tensor]:
     """Elman recurrence over all steps; returns ``(out (T, B, H), h_T)``.
 
-    Equal to looping :func:`asctools.nn.functional.rnn_step` over t;
-    differentiable once.
+    Equal to :func:`asctools.nn.functional.rnn_unroll`; differentiable any
+    number of times (the second time through the plain steps).
     """
-    return _RNNSequence.apply(
-        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh, nonlinearity
-    )
+    return apply_fused(
+        _RNNSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh, nonlinearity,
+        recompute_xw=recompute_xw,
+    )  # fmt: skip
 
 
 def gru_sequence(
-    xw: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None
+    xw: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    bias_hh: Tensor | None = None,
+    recompute_xw=None,
 ) -> tuple[Tensor, Tensor]:
     """GRU recurrence over all steps; returns ``(out (T, B, H), h_T)``.
 
-    Equal to looping :func:`asctools.nn.functional.gru_step` over t;
-    differentiable once.
+    Equal to :func:`asctools.nn.functional.gru_unroll`; differentiable any
+    number of times (the second time through the plain steps).
     """
-    return _GRUSequence.apply(
-        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh
-    )
+    return apply_fused(
+        _GRUSequence, weight_hh,
+        xw.contiguous(), h0.contiguous(), weight_hh, bias_hh,
+        recompute_xw=recompute_xw,
+    )  # fmt: skip

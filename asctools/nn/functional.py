@@ -12,8 +12,10 @@ These are the equations of ``torch.nn.RNNCell``, ``torch.nn.LSTMCell`` and
 Every ``*_step`` function takes ``xw``, the input projection
 ``x @ weight_ih.T + bias_ih`` that a layer computes for all time steps with a
 single matrix product before its time loop; only the recurrent part is left
-for the loop. The ``*_cell`` functions take the raw input ``x`` instead.
-Shapes: ``x`` is ``(B, D)``, ``h`` and ``c`` are ``(B, H)``.
+for the loop. The ``*_cell`` functions take the raw input ``x`` instead,
+and the ``*_unroll`` functions loop a step over all time steps of an
+``xw`` of shape ``(T, B, G*H)``: plain autograd, differentiable any number
+of times. Shapes: ``x`` is ``(B, D)``, ``h`` and ``c`` are ``(B, H)``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ __all__ = [
     "rnn_cell",
     "lstm_cell",
     "gru_cell",
+    "rnn_unroll",
+    "lstm_unroll",
+    "gru_unroll",
 ]
 
 
@@ -124,3 +129,30 @@ def lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """:func:`gru_step` on a raw input ``x`` of shape ``(B, D)``."""
     return gru_step(F.linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
+
+
+def rnn_unroll(xw, h0, weight_hh, bias_hh=None, nonlinearity="tanh"):
+    """:func:`rnn_step` over t; returns ``(out (T, B, H), h_T)``."""
+    h, outs = h0, []
+    for xw_t in xw:  # (B, H) per step
+        h = rnn_step(xw_t, h, weight_hh, bias_hh, nonlinearity)
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def lstm_unroll(xw, h0, c0, weight_hh, bias_hh=None):
+    """:func:`lstm_step` over t; returns ``(out (T, B, H), h_T, c_T)``."""
+    h, c, outs = h0, c0, []
+    for xw_t in xw:  # (B, 4H) per step
+        h, c = lstm_step(xw_t, h, c, weight_hh, bias_hh)
+        outs.append(h)
+    return torch.stack(outs), h, c
+
+
+def gru_unroll(xw, h0, weight_hh, bias_hh=None):
+    """:func:`gru_step` over t; returns ``(out (T, B, H), h_T)``."""
+    h, outs = h0, []
+    for xw_t in xw:  # (B, 3H) per step
+        h = gru_step(xw_t, h, weight_hh, bias_hh)
+        outs.append(h)
+    return torch.stack(outs), h

@@ -14,17 +14,25 @@ the recurrent part. Two implementations of that loop (same numbers):
   whose forward loop runs without autograd and whose backward is BPTT
   written out (:mod:`asctools.nn._lstm_seq`, :mod:`asctools.nn._rnn_seq`).
   Faster, most of all at small batches where autograd's per-step
-  bookkeeping dominates. Differentiable once: no double backward.
+  bookkeeping dominates. Second derivatives (``create_graph=True``) are
+  supported: that backward reruns the plain steps below with autograd.
 * ``fused=False``: a plain Python loop over the ``*_step`` functions of
-  :mod:`asctools.nn.functional`, differentiated by autograd (supports
-  double backward; the reference the fused path is tested against).
+  :mod:`asctools.nn.functional`, differentiated by autograd (the
+  reference the fused path is tested against).
 
 ``fused`` is a keyword-only constructor argument and an attribute that may
 be changed at any time.
+
+Under ``torch.autocast`` (CPU bfloat16, CUDA float16/bfloat16) the input
+projection runs in the autocast dtype; the fused loop then runs in the
+parameters' dtype (float32 keeps the cell state and BPTT accurate over long
+sequences), so the output has that dtype. Inside autocast an input of a
+lower-precision dtype is accepted, as torch.nn accepts it.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import torch
@@ -49,7 +57,9 @@ class _RecurrentBase(nn.Module):
     """Parameters, checks and the layer/direction loops of RNN/LSTM/GRU.
 
     A subclass sets ``num_gates`` and ``state_names`` and implements
-    ``_recurrence(xw, state, weight_hh, bias_hh) -> (out, state)``.
+    ``_recurrence(xw, state, weight_hh, bias_hh, again) -> (out, state)``,
+    where ``again()`` recomputes ``xw`` (the fused Functions use it for a
+    backward that builds a graph, instead of keeping ``xw`` alive).
     """
 
     num_gates = 1  # G
@@ -185,7 +195,8 @@ class _RecurrentBase(nn.Module):
         if direction == 1:  # the reverse direction reads x_T .. x_1
             x = x.flip(0)
         xw = F.linear(x, w_ih, b_ih)  # (T, B, G·H): all steps, one product
-        out, state = self._recurrence(xw, state, w_hh, b_hh)
+        again = functools.partial(F.linear, x, w_ih, b_ih)
+        out, state = self._recurrence(xw, state, w_hh, b_hh, again)
         return (out.flip(0) if direction == 1 else out), state
 
     def _package(self, out, finals, batched):
@@ -229,16 +240,14 @@ class RNN(_RecurrentBase):
             s += f", nonlinearity={self.nonlinearity!r}"
         return s
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         (h,) = state  # (B, H)
         if self.fused:
-            out, h = rnn_sequence(xw, h, w_hh, b_hh, self.nonlinearity)
+            nl = self.nonlinearity
+            out, h = rnn_sequence(xw, h, w_hh, b_hh, nl, recompute_xw=again)
             return out, (h,)
-        outs = []
-        for xw_t in xw:  # (B, H) per step
-            h = RF.rnn_step(xw_t, h, w_hh, b_hh, self.nonlinearity)
-            outs.append(h)
-        return torch.stack(outs), (h,)  # (T, B, H)
+        out, h = RF.rnn_unroll(xw, h, w_hh, b_hh, self.nonlinearity)
+        return out, (h,)  # (T, B, H)
 
 
 class LSTM(_RecurrentBase):
@@ -254,16 +263,13 @@ class LSTM(_RecurrentBase):
     num_gates = 4
     state_names = ("h_0", "c_0")
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         h, c = state  # (B, H) each
         if self.fused:
-            out, h, c = lstm_sequence(xw, h, c, w_hh, b_hh)
+            out, h, c = lstm_sequence(xw, h, c, w_hh, b_hh, again)
             return out, (h, c)
-        outs = []
-        for xw_t in xw:  # (B, 4H) per step
-            h, c = RF.lstm_step(xw_t, h, c, w_hh, b_hh)
-            outs.append(h)
-        return torch.stack(outs), (h, c)  # (T, B, H)
+        out, h, c = RF.lstm_unroll(xw, h, c, w_hh, b_hh)
+        return out, (h, c)  # (T, B, H)
 
 
 class GRU(_RecurrentBase):
@@ -275,13 +281,10 @@ class GRU(_RecurrentBase):
 
     num_gates = 3
 
-    def _recurrence(self, xw, state, w_hh, b_hh):
+    def _recurrence(self, xw, state, w_hh, b_hh, again):
         (h,) = state  # (B, H)
         if self.fused:
-            out, h = gru_sequence(xw, h, w_hh, b_hh)
+            out, h = gru_sequence(xw, h, w_hh, b_hh, again)
             return out, (h,)
-        outs = []
-        for xw_t in xw:  # (B, 3H) per step
-            h = RF.gru_step(xw_t, h, w_hh, b_hh)
-            outs.append(h)
-        return torch.stack(outs), (h,)  # (T, B, H)
+        out, h = RF.gru_unroll(xw, h, w_hh, b_hh)
+        return out, (h,)  # (T, B, H)

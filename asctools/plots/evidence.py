@@ -51,9 +51,10 @@ def plot_seeds(runs, ax=None, color="C0", label=None, x="sequences",
     return fig, ax
 
 
-def plot_success(groups, ax=None, budget=None, n_points=200):
+def plot_success(groups, ax=None, budget=None, n_points=200, colors=None):
     """The fraction of seeds solved against training sequences seen, one
-    step curve per entry of ``groups`` = {label: runs}."""
+    step curve per entry of ``groups`` = {label: runs}; ``colors``: one
+    colour per group, in order (default C0, C1, ...)."""
     groups = mapping("groups", groups)
     fig, ax = fig_ax(ax)
     top = budget or max(r["budget"] for g in groups.values() for r in g)
@@ -61,7 +62,8 @@ def plot_success(groups, ax=None, budget=None, n_points=200):
     for i, (label, runs) in enumerate(groups.items()):
         frac = success_curve(runs, budgets)
         k = int(round(frac[-1] * len(runs)))
-        ax.step(budgets, frac, where="post", color=f"C{i}",
+        color = f"C{i}" if colors is None else colors[i]
+        ax.step(budgets, frac, where="post", color=color,
                 label=f"{label} ({k}/{len(runs)})")  # fmt: skip
     ax.set(xlabel="training sequences seen", ylabel="fraction of seeds solved",
            ylim=(-0.04, 1.04))  # fmt: skip

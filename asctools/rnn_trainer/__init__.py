@@ -4,11 +4,13 @@
 and ``train_stream(batch_fn, steps, ...)`` on fresh batches (long-range
 tasks count sequences seen); both share one loop body, one set of options
 (:class:`TrainConfig`) and fill ``trainer.history``. :func:`match_targets`
-says which outputs each target shape is compared with.
+says which outputs each target shape is compared with; a target shape that
+fits none raises :class:`TargetShapeError` (a ValueError and a
+RuntimeError).
 """
 
 from asctools.rnn_trainer.config import TrainConfig
-from asctools.rnn_trainer.targets import match_targets
+from asctools.rnn_trainer.targets import TargetShapeError, match_targets
 from asctools.rnn_trainer.trainer import RNNTrainer
 
-__all__ = ["RNNTrainer", "TrainConfig", "match_targets"]
+__all__ = ["RNNTrainer", "TargetShapeError", "TrainConfig", "match_targets"]

@@ -41,8 +41,11 @@ class TrainConfig:
             summary line; False prints nothing.
         val_data: ``(x, y)``, evaluated after every epoch (chunk).
         on_nonfinite: ``"raise"`` (FloatingPointError) or ``"stop"``
-            (print a message and return) when a step's loss or gradient
-            norm is NaN/inf; that step is not applied.
+            (print a message and return) when a step's loss, gradient
+            norm, or the parameters or optimizer state after its update
+            are NaN/inf (or the update overflows inside the optimizer);
+            that step is undone, the model and the optimizer keep the
+            state of the last good step.
         stop_below: stop once the monitored loss is below this.
         on_eval: ``f(trainer) -> bool | None``, called after every epoch
             (chunk) once ``history`` holds it; True stops training. An

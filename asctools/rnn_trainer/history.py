@@ -1,10 +1,11 @@
-"""The trainer's record: the history lists, early stopping, the summary."""
+"""The trainer's record: the history lists, early stopping, the summary,
+and what it says when a step goes wrong or training is interrupted."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["Stopper", "new_history", "summary"]
+__all__ = ["Stopper", "bad_step", "interrupted", "new_history", "summary"]
 
 STEP_KEYS = ("step_loss", "grad_norm", "lr")
 EPOCH_KEYS = ("loss", "val_loss", "val_accuracy", "time", "sequences")
@@ -51,3 +52,32 @@ def summary(hist, unit, note) -> str:
     if hist["val_loss"]:
         line += f", val loss {hist['val_loss'][-1]:.4g}"
     return line + note
+
+
+def bad_step(step, loss, norm, overflow) -> str:
+    """What went wrong at ``step``, and what the model keeps."""
+    last = f"step {step - 1}" if step > 1 else "the initial weights"
+    if overflow is not None:
+        what = f"the optimizer's update overflowed ({overflow})"
+    elif math.isfinite(loss) and math.isfinite(norm):
+        what = (
+            "the update made the parameters or the optimizer's state "
+            f"non-finite (loss {loss:.4g} and gradient norm {norm:.4g} were "
+            "finite: is the learning rate too large?)"
+        )
+    else:
+        what = f"non-finite loss {loss} or gradient norm {norm}"
+    return (
+        f"at step {step} {what}; that step was undone: the model and the "
+        f"optimizer keep their state of the last good step ({last})"
+    )
+
+
+def interrupted(hist, unit) -> str:
+    """How far an interrupted run got."""
+    n, epochs = len(hist["step_loss"]), len(hist["loss"])
+    return (
+        f"training interrupted during step {n + 1}: the model and the "
+        f"optimizer keep their state after the {n} completed steps "
+        f"({epochs} complete {unit}s), which trainer.history holds"
+    )

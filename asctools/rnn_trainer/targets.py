@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-__all__ = ["as_inputs", "as_targets", "match_targets"]
+__all__ = [
+    "LabelCheck",
+    "TargetShapeError",
+    "as_inputs",
+    "as_targets",
+    "check_labels",
+    "match_targets",
+]
+
+
+class TargetShapeError(ValueError, RuntimeError):
+    """The targets' shape does not fit the model's output (or the inputs).
+
+    Both a ``ValueError`` (a bad argument) and a ``RuntimeError`` (what
+    code written against the original course package catches, where the
+    criterion raised on the mismatch), so that either ``except`` works.
+    """
 
 
 def match_targets(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -18,7 +35,8 @@ def match_targets(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     * floats (B, 1, K) or (B, K): the last step (many-to-one one-hot or
       regression; (B, 1, 1) = last-step regression); (B, T, K): every step.
 
-    Anything else raises a ValueError naming ``targets`` (no broadcasting).
+    Anything else raises :class:`TargetShapeError` naming ``targets`` (no
+    broadcasting).
     """
     if out.dim() == 2:
         out = out.unsqueeze(1)  # (B, 1, K): the model gave the last step
@@ -41,7 +59,7 @@ def match_targets(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if shape == (b, t, k):
             return out.reshape(b * t, k), y.reshape(b * t, k)
         expected = f"({b}, 1, {k}), ({b}, {k}) or ({b}, {t}, {k}) floats"
-    raise ValueError(
+    raise TargetShapeError(
         f"targets must have shape {expected} for a model output of shape "
         f"{(b, t, k)}; received {shape} ({y.dtype})"
     )
@@ -65,6 +83,11 @@ def as_inputs(data, name) -> Tensor:
             f"{name} must be a float tensor (B, T, D), got shape "
             f"{tuple(data.shape)} ({data.dtype})"
         )
+    if data.numel() == 0:
+        raise ValueError(
+            f"{name} must not be empty: (B, T, D) with B, T, D >= 1, got "
+            f"shape {tuple(data.shape)}"
+        )
     return data
 
 
@@ -76,8 +99,48 @@ def as_targets(data, n, name) -> Tensor:
     if not isinstance(data, Tensor):
         raise TypeError(f"{name} must be a Tensor, got {type(data).__name__}")
     if data.dim() == 0 or len(data) != n:
-        raise ValueError(
+        raise TargetShapeError(
             f"{name} must have one row per sequence: expected {n} rows, got "
             f"shape {tuple(data.shape)}"
         )
     return data if data.is_floating_point() else data.long()
+
+
+def check_labels(labels: Tensor, k: int, criterion, name: str) -> None:
+    """Class indices must lie in [0, k) or be the criterion's
+    ``ignore_index``; checked for torch's index losses (CrossEntropyLoss,
+    NLLLoss and their functional forms), whose own error is an IndexError
+    (a device-side assert on CUDA) in the middle of a step."""
+    if isinstance(criterion, (nn.CrossEntropyLoss, nn.NLLLoss)):
+        ignore = criterion.ignore_index
+    elif criterion in (F.cross_entropy, F.nll_loss):
+        ignore = -100  # their default
+    else:
+        return  # a criterion of the caller's own: its labels, its rules
+    bad = ((labels < 0) | (labels >= k)) & (labels != ignore)
+    if bool(bad.any()):
+        values = sorted(set(labels[bad].unique()[:5].tolist()))
+        raise ValueError(
+            f"{name} must be class indices in [0, {k}) for a model output "
+            f"with K = {k} classes (or ignore_index {ignore}), got "
+            f"{values}"
+        )
+
+
+class LabelCheck:
+    """:func:`check_labels` before the criterion of each step: a fixed data
+    set's ``labels`` all at once on the first step (K is known from the
+    first output), a stream's (``labels=None``) batch by batch."""
+
+    def __init__(self, labels: Tensor | None = None):
+        self.labels, self.done = labels, False
+
+    def __call__(self, pred: Tensor, target: Tensor, criterion) -> None:
+        if self.done or target.is_floating_point():
+            return
+        k = pred.shape[-1]
+        if self.labels is None:  # a stream: every batch is new
+            check_labels(target, k, criterion, "targets")
+            return
+        check_labels(self.labels, k, criterion, "targets")
+        self.labels, self.done = None, True

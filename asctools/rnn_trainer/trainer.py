@@ -11,8 +11,21 @@ from torch import Tensor, nn
 from asctools._validate import check_callable, check_int, check_seed
 from asctools.models.protocol import initial_state, output_of
 from asctools.rnn_trainer.config import TrainConfig
-from asctools.rnn_trainer.history import Stopper, new_history, summary
-from asctools.rnn_trainer.targets import as_inputs, as_targets, match_targets
+from asctools.rnn_trainer.guard import LastGood
+from asctools.rnn_trainer.history import (
+    Stopper,
+    bad_step,
+    interrupted,
+    new_history,
+    summary,
+)
+from asctools.rnn_trainer.targets import (
+    LabelCheck,
+    as_inputs,
+    as_targets,
+    check_labels,
+    match_targets,
+)
 from asctools.utils import get_device, map_state, progress_bar
 
 __all__ = ["RNNTrainer"]
@@ -34,8 +47,17 @@ class RNNTrainer:
     and per-epoch lists ``loss`` (mean over the epoch's sequences),
     ``val_loss``, ``val_accuracy`` (NaN unless the targets are class
     indices), ``time`` (seconds since the call began) and ``sequences``
-    (training sequences seen so far). A step that was not applied
-    (non-finite loss or gradient) is still recorded in the per-step lists.
+    (training sequences seen so far).
+
+    A step whose loss, gradient norm or resulting parameters (or optimizer
+    state) are not finite is undone: the model and the optimizer keep the
+    state of the last good step, the bad step is still recorded in the
+    per-step lists, and ``on_nonfinite`` says whether to raise or stop. A
+    ``KeyboardInterrupt`` (Colab's stop button) in the middle of a step
+    undoes that step too: the model keeps the weights of the last
+    completed step, ``history`` holds every completed step (and every
+    complete epoch), a line says how far training got, and the
+    KeyboardInterrupt is re-raised, so that a loop over runs stops too.
     """
 
     def __init__(self, model: nn.Module, device=None):
@@ -68,7 +90,10 @@ class RNNTrainer:
             criterion, optimizer, learning_rate: see :class:`TrainConfig`.
             batch_size: None = full batch; else mini-batches reshuffled
                 every epoch by a generator seeded with ``seed`` (None: a
-                seed drawn from torch's global generator).
+                seed drawn from torch's global generator). A ``seed``
+                without ``batch_size`` is a ValueError: full-batch
+                training draws nothing (seed the model's own randomness,
+                such as dropout, with :func:`asctools.set_seed`).
             options: the other fields of :class:`TrainConfig`
                 (``clip_grad_norm=1.0``, ``patience``, ``min_delta``,
                 ``hidden_init_func``, ``show_progress``, ``val_data``,
@@ -76,6 +101,14 @@ class RNNTrainer:
 
         Returns:
             The per-epoch mean training losses (``history["loss"]``).
+
+        Raises:
+            TargetShapeError: the targets do not fit the model's output.
+            ValueError: empty inputs; class indices outside [0, K) (for
+                torch's CrossEntropyLoss/NLLLoss, before the first step).
+            FloatingPointError: a non-finite step with
+                ``on_nonfinite="raise"`` (the default).
+            KeyboardInterrupt: re-raised after undoing the step it hit.
         """
         config = TrainConfig.from_options(
             "train", dict(options, criterion=criterion, optimizer=optimizer,
@@ -85,12 +118,19 @@ class RNNTrainer:
         y = as_targets(targets, len(x), "targets").to(self.device)
         epochs = check_int("max_epochs", max_epochs, 1)
         seed = check_seed("seed", seed)
+        if seed is not None and batch_size is None:
+            raise ValueError(
+                "seed orders the mini-batches and needs batch_size; "
+                f"full-batch training draws nothing, got seed={seed} with "
+                "batch_size=None (asctools.set_seed seeds the model's own "
+                "randomness, e.g. dropout)"
+            )
         gen = torch.Generator()
         if batch_size is not None:
             check_int("batch_size", batch_size, 1)
             gen.manual_seed(_draw_seed() if seed is None else seed)
         batches = (_shuffled(x, y, batch_size, gen) for _ in range(epochs))
-        return self._fit(batches, epochs, config, "epoch", batch_size)
+        return self._fit(batches, epochs, config, "epoch", batch_size, y)
 
     def train_stream(
         self, batch_fn, steps, eval_every=100, **options
@@ -132,28 +172,45 @@ class RNNTrainer:
         self.model.eval()
         total = torch.zeros(2, device=self.device)  # Σ loss·b, Σ acc·b
         step = batch_size or len(x)
-        for i in range(0, len(x), step):
-            xb, yb = x[i : i + step], y[i : i + step]
-            pred, target = match_targets(
-                self._forward(xb, hidden_init_func), yb
-            )
-            total[0] += criterion(pred, target) * len(xb)
-            if not target.is_floating_point():
-                hit = (pred.argmax(-1) == target).float().mean()
-                total[1] += hit * len(xb)
-        self.model.train(was_training)
+        try:
+            for i in range(0, len(x), step):
+                xb, yb = x[i : i + step], y[i : i + step]
+                pred, target = match_targets(
+                    self._forward(xb, hidden_init_func), yb
+                )
+                if not target.is_floating_point():
+                    check_labels(target, pred.shape[-1], criterion, "y")
+                total[0] += criterion(pred, target) * len(xb)
+                if not target.is_floating_point():
+                    hit = (pred.argmax(-1) == target).float().mean()
+                    total[1] += hit * len(xb)
+        finally:
+            self.model.train(was_training)
         loss, acc = (total / len(x)).tolist()  # one device sync
         return loss, (math.nan if y.is_floating_point() else acc)
 
     # ---- the loop, shared by train and train_stream ----------------------
 
-    def _fit(self, epochs, n_epochs, cfg, unit, eval_batch=None):
-        """Run the epochs (iterables of (x, y) batches); fill history."""
-        self.history = hist = new_history()
+    def _fit(self, epochs, n_epochs, cfg, unit, eval_batch=None, labels=None):
+        """Run the epochs (iterables of (x, y) batches); fill history.
+        ``labels``: all targets of a fixed data set, checked once."""
+        self.history = new_history()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self._params, self._optimizer = params, cfg.make_optimizer(params)
+        self._labels = LabelCheck(labels)
         val = self._val_data(cfg.val_data)
         self.model.train()
+        self._guard = LastGood(self._optimizer)
+        try:
+            return self._loop(epochs, n_epochs, cfg, unit, eval_batch, val)
+        except KeyboardInterrupt:
+            self._guard.restore()  # undo a step it may have hit half-way
+            self.model.zero_grad(set_to_none=True)
+            print(interrupted(self.history, unit))
+            raise
+
+    def _loop(self, epochs, n_epochs, cfg, unit, eval_batch, val):
+        hist = self.history
         stop, start, seen = Stopper(cfg, unit), time.perf_counter(), 0
         # leave=False: the bar vanishes, one summary line stays. Not passing
         # disable when shown lets TQDM_DISABLE=1 silence it (a book build).
@@ -163,8 +220,8 @@ class RNNTrainer:
         ) as bar:
             for batches in epochs:
                 done = self._epoch(batches, cfg)  # (mean loss, count)
-                if done is None:
-                    return self._nonfinite(cfg)
+                if isinstance(done, str):
+                    return self._nonfinite(cfg, done)
                 seen += done[1]
                 monitored = self._end_epoch(done[0], seen, start, cfg, val,
                                             eval_batch)  # fmt: skip
@@ -179,38 +236,46 @@ class RNNTrainer:
             print(summary(hist, unit, stop.note))
         return list(hist["loss"])
 
-    def _epoch(self, batches, cfg) -> tuple[float, int] | None:
-        """Steps over the batches: (mean loss, sequences), None on NaN."""
+    def _epoch(self, batches, cfg) -> tuple[float, int] | str:
+        """Steps over the batches: (mean loss, sequences), or the message
+        of a step that was undone."""
         total, count = 0.0, 0
         for x, y in batches:
             loss = self._step(x, y, cfg)
-            if loss is None:
-                return None
+            if isinstance(loss, str):
+                return loss
             total, count = total + loss * len(x), count + len(x)
         return total / count, count
 
-    def _step(self, x, y, cfg) -> float | None:
-        """One update; returns the loss, or None (and no update) if the
-        loss or the gradient norm is not finite."""
+    def _step(self, x, y, cfg) -> float | str:
+        """One update; returns the loss, or a message if the step was bad
+        (non-finite loss, gradient norm or new state): then it is undone.
+
+        The update is applied, then judged with one host-device sync
+        (loss, norm, and one finite check of the new state), and rolled
+        back from the last good state if needed (:mod:`.guard`)."""
         opt = self._optimizer
         opt.zero_grad(set_to_none=True)
         pred, target = match_targets(self._forward(x, cfg.hidden_init_func), y)
+        self._labels(pred, target, cfg.criterion)
         loss = cfg.criterion(pred, target)
         if not (isinstance(loss, Tensor) and loss.dim() == 0):
             raise ValueError("criterion must return a scalar tensor")
         loss.backward()
         # g ← g · min(1, max_norm / ‖g‖); the return value is ‖g‖ before
         norm = nn.utils.clip_grad_norm_(self._params, cfg.max_norm)
-        pair = torch.stack((loss.detach().float(), norm.float()))
-        loss_f, norm_f = pair.tolist()  # the step's one host-device sync
+        overflow = self._guard.step()
+        loss_f, norm_f, ok = self._guard.judge(loss.detach(), norm)
         self.history["step_loss"].append(loss_f)
         self.history["grad_norm"].append(norm_f)
         self.history["lr"].append(opt.param_groups[0]["lr"])
-        if not (math.isfinite(loss_f) and math.isfinite(norm_f)):
-            opt.zero_grad(set_to_none=True)
-            return None
-        opt.step()
-        return loss_f
+        if ok and overflow is None and math.isfinite(loss_f + norm_f):
+            self._guard.accept()
+            return loss_f
+        self._guard.restore()
+        opt.zero_grad(set_to_none=True)
+        step = len(self.history["step_loss"])
+        return bad_step(step, loss_f, norm_f, overflow)
 
     def _forward(self, x, hidden_init_func) -> Tensor:
         """The model's output on x, from the protocol's initial state."""
@@ -237,18 +302,11 @@ class RNNTrainer:
         hist["time"].append(time.perf_counter() - start)
         return loss
 
-    def _nonfinite(self, cfg) -> list[float]:
-        hist = self.history
-        msg = (
-            f"non-finite loss {hist['step_loss'][-1]} or gradient norm "
-            f"{hist['grad_norm'][-1]} at step {len(hist['step_loss'])}; "
-            "that step was not applied: the model keeps the weights of the "
-            "last good step"
-        )
+    def _nonfinite(self, cfg, msg) -> list[float]:
         if cfg.on_nonfinite == "raise":
             raise FloatingPointError(msg)
         print(f"training stopped: {msg}")
-        return list(hist["loss"])
+        return list(self.history["loss"])
 
     def _fresh(self, batch_fn, step):
         """``batch_fn(step)``, checked and moved to the device."""

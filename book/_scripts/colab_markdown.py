@@ -53,6 +53,8 @@ class View:
     path: Path  # the chapter's .md
     chapter: int | None  # its number in the table of contents
     cited: list[str] = field(default_factory=list)
+    glued: dict[str, str] = field(default_factory=dict)  # the book's run
+    quoted: int = 0  # glue roles rendered so far
     exercises: int = 0
     in_solution: bool = False
     parts: int = 0  # prose and code blocks of the current solution so far
@@ -275,7 +277,7 @@ def role(m: re.Match, view: View) -> str:
         keys = [k.strip() for k in content.split(",")]
         return cite(keys, view.book.bib, narrative=name in NARRATIVE)
     if name.startswith("glue"):
-        return f"`{content.split(':')[0].strip()}`"
+        return glued(content, view)
     if name == "math":
         return f"${content}$"
     text, target = role_parts(content)
@@ -296,6 +298,18 @@ def role(m: re.Match, view: View) -> str:
     if re.search(rf"(?i)\b(?:{SPOKEN[kind]})\s+$", before):
         return num  # "chapter {ref}`ch01`" reads "chapter 1"
     return f"{WORDS[kind]} {num}"
+
+
+def glued(content: str, view: View) -> str:
+    """The text the book's run gave ``{glue:text}`content` ``."""
+    text = view.glued.get(content.strip())
+    view.quoted += 1
+    if text is None:
+        raise KeyError(
+            f"{view.path.name}: no value for {{glue:text}}`{content}`; "
+            "build the book (`make book`), then run `make notebooks`"
+        )
+    return re.sub(r"([\\`*_<>\[\]$])", r"\\\1", text)  # literal
 
 
 def warn(view: View, message: str) -> None:

@@ -10,8 +10,10 @@ so the view rewrites what the book's build would render:
 - citations, cross-references, equation labels, figures, list tables,
   admonitions and the bibliography become Markdown, with the numbers that
   Sphinx gives them in the HTML (``numbering.py`` computes them);
-- ``{glue:text}`name:fmt``` becomes `` `name` ``; in Colab, where myst-nb
-  is absent, ``asctools.utils.glue`` prints ``name = value`` instead.
+- ``{glue:text}`name:fmt``` becomes the text the book's run gave it (the
+  committed ``_glue/<chapter>.json``, ``glue_values.py`` says how), and a
+  note under the title says so; in Colab, where myst-nb is absent,
+  ``asctools.utils.glue`` prints ``name = value (your run)``.
 
 Code cells are unchanged apart from the solution form. Every cell's id is
 derived from its original type and source, so the twin is the same bytes
@@ -28,17 +30,31 @@ from pathlib import Path
 import jupytext
 from colab_markdown import View, inline, render
 from colab_myst import INLINE
+from glue_values import load, values_path
 from numbering import Book, caption_of
 
 FORM = "# @title Solution (double-click to show the code)"
+RUN_NOTE = (
+    "> **The numbers in this text are the book's run:** they were computed "
+    "when the book's web version was built. The cells that compute them "
+    "print your run's values, marked *(your run)*; those can differ a "
+    "little from machine to machine."
+)
 
 
-def colab_notebook(text: str, path: Path, book: Book) -> str:
-    """The Colab twin (``.ipynb`` JSON) of the chapter ``text`` at ``path``."""
+def colab_notebook(
+    text: str, path: Path, book: Book, glued: dict[str, str] | None = None
+) -> str:
+    """The Colab twin (``.ipynb`` JSON) of the chapter ``text`` at ``path``.
+
+    ``glued``: role content -> text of the chapter's ``{glue:text}`` roles;
+    by default the committed ``_glue/<chapter>.json``.
+    """
     nb = jupytext.reads(text, fmt="md:myst")
     rel = path.resolve().relative_to(book.root.resolve()).with_suffix("")
     view = View(book, path, book.numbers.get(rel.as_posix()))
     view.cited = cited_keys(nb.cells)
+    view.glued = load(values_path(path)) if glued is None else glued
     pairs = []  # (original type and source, new cell)
     for cell in nb.cells:
         key = f"{cell.cell_type}\n{cell.source}"
@@ -55,6 +71,8 @@ def colab_notebook(text: str, path: Path, book: Book) -> str:
                 pairs.append((key, new_cell("markdown", md, cell.metadata)))
         else:
             pairs.append((key, new_cell(cell.cell_type, cell.source)))
+    if view.quoted:
+        add_run_note(pairs)
     assign_ids(pairs)
     kernelspec = nb.metadata.get(
         "kernelspec",
@@ -70,6 +88,15 @@ def colab_notebook(text: str, path: Path, book: Book) -> str:
         json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False)
         + "\n"
     )
+
+
+def add_run_note(pairs: list[tuple[str, dict]]) -> None:
+    """The note on the numbers, after the first markdown cell (the title)."""
+    first = next(
+        (i for i, (_, c) in enumerate(pairs) if c["cell_type"] == "markdown"),
+        -1,
+    )
+    pairs.insert(first + 1, ("run-note", new_cell("markdown", RUN_NOTE)))
 
 
 def assign_ids(pairs: list[tuple[str, dict]]) -> None:

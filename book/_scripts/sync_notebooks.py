@@ -7,15 +7,20 @@ this script
    kept) into the chapter's install cell, the code cell that starts with
    ``# colab-install`` and is tagged ``remove-cell`` and ``skip-execution``
    (so the build neither runs nor shows it);
-2. regenerates ``chapter.ipynb`` beside it: the chapter read with
+2. refreshes ``_glue/chapter.json`` beside it, the numbers that the
+   chapter's text quotes, from the last build of the book when there is
+   one (``glue_values.py`` says how);
+3. regenerates ``chapter.ipynb`` beside it: the chapter read with
    jupytext's Python API and rewritten as plain Markdown that Colab
-   renders, with folded solutions, no outputs and cell ids derived from
-   each cell's source (``colab_view.py`` says how), so the same chapter
-   always gives the same bytes.
+   renders, with folded solutions, the book's numbers in the text, no
+   outputs and cell ids derived from each cell's source (``colab_view.py``
+   says how), so the same chapter always gives the same bytes.
 
 ``python book/_scripts/sync_notebooks.py``          rewrite what drifted
-``python book/_scripts/sync_notebooks.py --check``  fail (exit 1) on drift
-``--root DIR`` works on the book in DIR instead of this repository.
+``python book/_scripts/sync_notebooks.py --check``  fail (exit 1) on drift;
+reads only committed files (no build), so the same checkout always passes
+or fails. ``--root DIR`` works on the book in DIR instead of this
+repository.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import re
 import sys
 from pathlib import Path
 
+import glue_values as gv
 import yaml
 from colab_view import colab_notebook
 from numbering import load_book, toc_docs
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     book = load_book(root)
-    drift = []
+    patterns = gv.run_dependent(root)
+    drift, errors = [], []
     for md in chapters(root):
         text = md.read_text()
         fixed = with_install_cell(text, md, root)
@@ -102,18 +109,56 @@ def main(argv: list[str] | None = None) -> int:
             drift.append(f"{md.relative_to(root)}: install cell")
             if not args.check:
                 md.write_text(fixed)
+        build = None if args.check else gv.built(root, md)
+        values = gv.refresh(
+            gv.uses(fixed), gv.load(gv.values_path(md)), build, patterns
+        )
+        if values.missing:
+            errors.append(missing(values, md, root))
+            continue
+        drift += sync_values(values.texts, md, root, args.check)
         ipynb = md.with_suffix(".ipynb")
-        twin = colab_notebook(fixed, md, book)  # built in memory
+        twin = colab_notebook(fixed, md, book, values.texts)  # in memory
         if not ipynb.exists() or ipynb.read_text() != twin:
             drift.append(f"{ipynb.relative_to(root)}: out of date")
             if not args.check:
                 ipynb.write_text(twin)
     for line in drift:
         print(("DRIFT " if args.check else "updated ") + line)
+    for line in errors:
+        print(f"ERROR {line}", file=sys.stderr)
     if args.check and drift:
         print("run `make notebooks` and commit the result", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if errors or (args.check and drift) else 0
+
+
+def missing(values: gv.Values, md: Path, root: Path) -> str:
+    """Why the chapter's twin cannot be written, and what to do."""
+    path = gv.values_path(md).relative_to(root)
+    uses = ", ".join(values.missing[:3])
+    if len(values.missing) > 3:
+        uses += f" and {len(values.missing) - 3} more"
+    return (
+        f"{md.relative_to(root)}: no value for {uses} in {path} or in "
+        "the last build: build the book (`make book`), then run "
+        "`make notebooks` and commit"
+    )
+
+
+def sync_values(texts: dict, md: Path, root: Path, check: bool) -> list:
+    """Write (or, with ``check``, compare) the chapter's values file."""
+    path = gv.values_path(md)
+    new = gv.dump(texts) if texts else None
+    old = path.read_text() if path.exists() else None
+    if new == old:
+        return []
+    if not check:
+        if new is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(new)
+    return [f"{path.relative_to(root)}: out of date"]
 
 
 if __name__ == "__main__":
