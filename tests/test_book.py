@@ -54,6 +54,7 @@ def make_book(tmp_path: Path, cell: str, config: dict | None = None) -> Path:
         sphinx["local_extensions"] = {"asctools_book": str(EXT)}
     (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
     shutil.copy(ROOT / "book" / "references.bib", tmp_path)
+    shutil.copytree(ROOT / "book" / "_static", tmp_path / "book" / "_static")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (tmp_path / "page.md").write_text(
         "---\njupytext:\n  text_representation:\n    extension: .md\n"
@@ -186,6 +187,7 @@ def test_the_build_serves_npms_mathjax_or_says_how_to_install_it(tmp_path):
     config["bibtex_bibfiles"] = ["references.bib"]
     (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
     shutil.copy(ROOT / "book" / "references.bib", tmp_path)
+    shutil.copytree(ROOT / "book" / "_static", tmp_path / "book" / "_static")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (tmp_path / "page.md").write_text("# A page\n\nMath: $x^2$.\n")
     result = plain_build(tmp_path)
