@@ -23,8 +23,7 @@ export OMP_NUM_THREADS ?= 1
 # book/_ext/asctools_book.py, so that a plain `jupyter-book build` gets it
 # too; that extension also keys the execution cache on the package). The
 # same variables are spelled here; tests/test_book.py keeps them equal.
-BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1 \
-	ASCTOOLS_BOOK_HTML=1
+BUILD_ENV := TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 ASCTOOLS_STRICT_CHECKS=1 ASCTOOLS_BOOK_HTML=1
 
 # MathJax 3 is served from the site itself (npm's `mathjax` package, which
 # the build copies into _static/mathjax/, where _config.yml's mathjax_path

@@ -218,8 +218,12 @@ def test_the_build_serves_npms_vega_or_says_how_to_install_it(tmp_path):
     sphinx["local_extensions"] = {"asctools_book": str(EXT)}
     config["exclude_patterns"] = ["_build"]
     config["bibtex_bibfiles"] = ["references.bib"]
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    # in _config.yml's order, which names the npm folder
+    (tmp_path / "_config.yml").write_text(
+        yaml.safe_dump(config, sort_keys=False)
+    )
     shutil.copy(ROOT / "book" / "references.bib", tmp_path)
+    shutil.copytree(ROOT / "book" / "_static", tmp_path / "book" / "_static")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (tmp_path / "page.md").write_text("# A page\n\nNo figure.\n")
     result = plain_build(tmp_path)
