@@ -26,6 +26,7 @@ LAYERS = [
     ("nn", "dataset"),
     ("models", "handmade"),
     ("rnn_trainer", "gradflow"),
+    ("text",),
     ("experiments",),
     ("plots",),
     ("exercises",),

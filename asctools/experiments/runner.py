@@ -79,6 +79,8 @@ def run_experiment(names, workers=2, device="cpu", folder=None, echo=print,
     commit are reused unless ``fresh``.
     """
     device, commit = str(get_device(device)), git_commit()
+    if folder is not None:  # where runs that ship files write them
+        os.environ["ASCTOOLS_RESULTS_OUT"] = str(Path(folder).resolve())
     runs, jobs = {}, []
     for name in names:
         configs = EXPERIMENTS[name].configs()
