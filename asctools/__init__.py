@@ -3,11 +3,14 @@ remember*.
 
 Submodules (imported on use, so ``import asctools`` stays light):
 ``asctools.nn`` (from-scratch RNN/LSTM/GRU equal to ``torch.nn``),
-``asctools.rnn`` (the step-wise models of the original course),
-``asctools.rnn_trainer`` (the trainer), ``asctools.dataset`` (tasks),
-``asctools.numpy_lstm`` / ``asctools.rtrl`` (the LSTM by hand),
-``asctools.gradflow`` and ``asctools.plots`` (gradient-flow instruments),
-``asctools.text`` (character models of real text).
+``asctools.models`` (``RecurrentModel`` and the step-wise models of the
+original course), ``asctools.dataset`` (tasks and the Python-source
+corpus), ``asctools.rnn_trainer`` (the training loops),
+``asctools.handmade`` (the LSTM by hand in NumPy, BPTT and RTRL),
+``asctools.gradflow`` (instruments), ``asctools.text`` (character models
+of real text), ``asctools.experiments`` (what the book trains, and the
+results store), ``asctools.plots`` (figures), ``asctools.exercises``.
+README's "How the package is built" says how they depend on each other.
 
 Importing the package pins torch's CPU kernels to AVX2 (oneDNN's, which
 torch.nn's LSTM and GRU use, through ``ONEDNN_MAX_CPU_ISA``, and ATen's,

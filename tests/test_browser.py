@@ -564,3 +564,44 @@ def test_interactive_figures_fit_the_screen(figures):
             f"on a {facts['screen']} px screen"
         )
         assert facts["pageWidth"] <= facts["screen"] + 1
+
+
+# ------------------------------------------- chapter 8's coloured source text
+# asctools.plots.text.coloured_text: static HTML, one background colour per
+# character; it must be there in the published book, wrap at phone width
+# (no sideways scrolling inside it either) and be screenshot for a look.
+UNIT_TEXT_JS = r"""
+(width) => [...document.querySelectorAll(".asc-unit-text pre")].map((pre) => {
+  const spans = [...pre.querySelectorAll("span")];
+  const box = pre.getBoundingClientRect();
+  return {spans: spans.length,
+    coloured: spans.filter((s) => s.style.background).length,
+    right: box.right, scroll: pre.scrollWidth - pre.clientWidth,
+    width: width};
+})
+"""
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_coloured_source_text_is_shown_and_wraps(contexts, site, site_url,
+                                                 size):  # fmt: skip
+    doc = "book/ch08_text"
+    assert (site / f"{doc}.html").exists(), f"{doc}.html was not built"
+    visit = Visit(doc, f"{site_url}{doc}.html", {})
+    page = _ready(_start(contexts[size], site_url, visit))
+    try:
+        width = page.viewport_size["width"]
+        boxes = page.evaluate(UNIT_TEXT_JS, width)
+        first = page.locator(".asc-unit-text").first
+        first.scroll_into_view_if_needed()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        first.screenshot(path=SHOTS / f"ch08_text-unit-{size}.png")
+    finally:
+        page.close()
+    assert len(boxes) >= 3, "chapter 8 shows fewer than 3 coloured texts"
+    for i, b in enumerate(boxes, 1):
+        assert b["coloured"] == b["spans"] >= 20, b
+        assert b["right"] <= width + 1 and b["scroll"] <= 1, (
+            f"coloured text {i} does not fit a {width} px screen: {b}"
+        )
+    assert not visit.console and not visit.blocked

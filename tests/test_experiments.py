@@ -255,3 +255,19 @@ def test_an_interrupted_run_resumes_from_its_partial_file(
     res = store.load("resumable", folder=tmp_path)
     assert [r["value"] for r in res.runs] == [0, 10, 20]
     assert not (tmp_path / ".partial" / "resumable.jsonl").exists()
+
+
+def test_least_squares_equals_lapack():
+    from asctools.experiments.curriculum import least_squares
+
+    g = torch.Generator().manual_seed(0)
+    f64 = torch.float64
+    design = torch.cat([torch.rand(500, 2, generator=g, dtype=f64),
+                        torch.ones(500, 1, dtype=f64)], 1)  # fmt: skip
+    target = design @ torch.tensor([0.7, -1.3, 0.2], dtype=torch.float64)
+    target = target + 0.01 * torch.randn(500, generator=g, dtype=torch.float64)
+    want = torch.linalg.lstsq(design, target[:, None]).solution[:, 0]
+    got = least_squares(design, target)
+    assert got == pytest.approx(want.tolist(), rel=1e-9)
+    with pytest.raises(ValueError, match="independent columns"):
+        least_squares(torch.ones(4, 2), torch.ones(4))

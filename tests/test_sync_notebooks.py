@@ -566,26 +566,50 @@ def test_an_unsupported_glue_role_is_an_error(book):
         glue_values.uses(text)
 
 
+def twin_problems(md_text: str, twin: dict) -> list[str]:
+    """What a twin's Markdown shows that it should not: a glue role, a
+    glue key (the name where the number should be), no run note."""
+    keys = {glue_values.key_of(u) for u in glue_values.uses(md_text)}
+    text = markdown(twin)
+    problems = ["a {glue} role"] if "{glue" in text else []
+    shown = sorted(k for k in keys if re.search(rf"\b{re.escape(k)}\b", text))
+    problems += [f"glue keys: {shown[:5]}"] if shown else []
+    return problems + ([] if RUN_NOTE in text else ["no run note"])
+
+
 def test_no_twin_shows_a_glue_key_or_role():
     """Each twin's text has the numbers, never the names, of its values."""
     found = 0
     for md in sync_notebooks.chapters():
         path = md.with_suffix(".ipynb")
-        keys = {
-            glue_values.key_of(u) for u in glue_values.uses(md.read_text())
-        }
-        if not (path.exists() and keys):
+        text = md.read_text()
+        if not (path.exists() and glue_values.uses(text)):
             continue
         found += 1
-        text = markdown(json.loads(path.read_text()))
-        assert "{glue" not in text, path.name
-        shown = sorted(
-            k for k in keys if re.search(rf"\b{re.escape(k)}\b", text)
-        )
-        assert not shown, f"{path.name} shows glue keys: {shown[:5]}"
-        assert RUN_NOTE in text, path.name
+        problems = twin_problems(text, json.loads(path.read_text()))
+        assert not problems, f"{path.name} shows {problems}"
     if not found:
         pytest.skip("no chapter quotes a glued value in this checkout")
+
+
+def test_a_twin_with_a_glue_key_or_role_is_caught():
+    """The check above, on a real twin made wrong in each way."""
+    md = next(m for m in sync_notebooks.chapters()
+              if m.with_suffix(".ipynb").exists()
+              and glue_values.uses(m.read_text()))  # fmt: skip
+    text = md.read_text()
+    key = glue_values.key_of(glue_values.uses(text)[0])
+    twin = json.loads(md.with_suffix(".ipynb").read_text())
+    assert twin_problems(text, twin) == []
+    cell = next(c for c in twin["cells"] if c["cell_type"] == "markdown")
+    for extra, problem in ((f" {key} ", "glue keys"),
+                           ("{glue:text}`x`", "{glue} role")):  # fmt: skip
+        broken = json.loads(json.dumps(twin))
+        first = next(
+            c for c in broken["cells"] if c["cell_type"] == "markdown"
+        )
+        first["source"] = "".join(cell["source"]) + extra
+        assert any(problem in p for p in twin_problems(text, broken))
 
 
 def pasted_texts(html: str) -> list[str]:

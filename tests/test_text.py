@@ -4,8 +4,10 @@ hand-written snippets."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -347,3 +349,23 @@ def test_closer_probs_read_the_closer_character():
     assert probes.closer_probs(log2p, c) == pytest.approx([0.2])
     with pytest.raises(ValueError, match="closers must lie in"):
         probes.closer_probs(log2p, [c[0]._replace(pos=9)])
+
+
+# --- the coloured text ------------------------------------------------------
+
+
+def test_coloured_text_escapes_and_colours_every_character():
+    from asctools.plots.text import coloured_text
+
+    text = 'if a < b:\n    s = "<b>"\n'
+    values = np.linspace(-1, 1, len(text))
+    out = coloured_text(text, values, title="unit 3")
+    span = r'<span style="background:rgb\(([\d,]+)\)">(.*?)</span>'
+    spans = re.findall(span, out, flags=re.S)
+    assert "".join(html.unescape(s) for _, s in spans) == text
+    assert "<b>" not in out.replace("<b>unit 3</b>", "")
+    assert spans[0][0].startswith("64,64,255")  # -1: full blue
+    assert spans[-1][0] == "255,64,64"  # +1: full red
+    assert "white-space:pre-wrap" in out
+    with pytest.raises(ValueError, match="one value per character"):
+        coloured_text(text, values[:-1])

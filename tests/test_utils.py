@@ -148,3 +148,24 @@ def test_progress_bar_is_text_without_ipywidgets(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with utils.progress_bar(total=2, disable=True) as bar:
         assert type(bar) is std_tqdm
+
+
+def test_importing_asctools_pins_the_cpu_kernels_on_x86():
+    """Stored runs reproduce across AVX2 and AVX-512 machines only with
+    one kernel family: the package sets it before torch's first op."""
+    import os
+    import platform
+    import subprocess
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the pin is for x86 CPUs")
+    code = (
+        "import os, torch, asctools\n"
+        "print(os.environ['ONEDNN_MAX_CPU_ISA'], "
+        "torch.backends.cpu.get_cpu_capability())"
+    )
+    pins = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+    env = {k: v for k, v in os.environ.items() if k not in pins}
+    out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
+                         capture_output=True, check=True)  # fmt: skip
+    assert out.stdout.split() == ["AVX2", "AVX2"]

@@ -5,8 +5,9 @@ standard library you want; the shipped snapshot was made with CPython
 3.11.7. It takes every top-level ``*.py`` module of the library folder
 (``sysconfig.get_paths()["stdlib"]``; no packages, no tests) of at most
 ``MAX_BYTES`` bytes, in name order, except ``_sysconfigdata*.py`` (the
-build's settings, written by a machine and different on every platform); replaces every character outside
-printable ASCII (and ``\\r``, ``\\x0b``, ``\\x0c``) by ``?`` so that the
+build's settings, written by a machine and different on every platform);
+replaces every character outside printable ASCII (and ``\\r``,
+``\\x0b``, ``\\x0c``) by ``?`` so that the
 alphabet is small and fixed; and writes
 
 * ``data/pysource.txt.xz``: the files, each preceded by a header line

@@ -240,7 +240,8 @@ def drift_experiment(steps=1000):
         label = "with forget gate" if forget_gate else "1997, no forget gate"
         peak = constant_input_peaks(forget_gate, steps)
         ax.plot(range(1, steps + 1), peak, label=label)
-    ax.set(xlabel="step $t$", ylabel="$\\max_k |c_{t,k}|$")
+    # log scale: the settled cell's small |c| shows next to the growing one
+    ax.set(xlabel="step $t$", ylabel="$\\max_k |c_{t,k}|$", yscale="log")
     ax.legend()
     return fig
 
@@ -292,12 +293,14 @@ def _solution_set_forget_bias(lstm, value):
 
 def forget_bias_experiment(biases=(-2.0, 0.0, 1.0, 3.0, 10.0), T=200):
     """The figure: ‖∂L/∂c_t‖ relative to t = T of a fresh LSTM (H = 64)
-    on the adding problem, one curve per forget-gate bias b_f."""
+    on the adding problem, one curve per forget-gate bias b_f; float64,
+    since float32 underflows below ~1e-45 and would draw a cliff there."""
     x, y = adding_problem(64, T, seed=0)  # (64, T, 2), (64, 1)
+    x, y = x.double(), y.double()
     results = {}
     for b_f in biases:
         set_seed(0)  # the same weights for every b_f
-        model = RecurrentModel(2, 64, 1, kind="lstm")
+        model = RecurrentModel(2, 64, 1, kind="lstm").double()
         _solution_set_forget_bias(model.rnn, b_f)
         results[f"$b_f$ = {b_f:g}"] = hidden_grad_norms(model, x, y)
     fig, _ = plot_grad_norms(results, which="c", relative=True)

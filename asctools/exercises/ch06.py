@@ -2,7 +2,7 @@
 
 ``sensitivity_count`` (predict, then run), ``input_gate_step``
 (implement), ``gradient_cosine`` (explore). NumPy and float64, batched as
-in :mod:`asctools.rtrl`: x ``(B, D)``, h and c ``(B, H)``; the input
+in :mod:`asctools.handmade.rtrl`: x ``(B, D)``, h and c ``(B, H)``; the input
 gate's sensitivities ``S = {"W": (B, H, D), "R": (B, H, H), "b": (B, H)}``
 hold ∂c_n/∂W_nk, ∂c_n/∂R_nk and ∂c_n/∂b_n (the truncation makes every
 other entry zero).
@@ -165,7 +165,7 @@ _STEP_MISTAKES = {
 
 
 def _package_step(x, h_prev, c_prev, S, params):
-    """The same step by :class:`asctools.rtrl.TruncatedRTRL`."""
+    """The same step by :class:`asctools.handmade.TruncatedRTRL`."""
     model = NumpyLSTM(x.shape[1], h_prev.shape[1], forget_gate=True, seed=0)
     for name, (W, R, b) in params.items():
         gate = model.gates[name]
@@ -274,7 +274,7 @@ def input_gate_step(answer):
             ) from None
     return (
         "h(t), c(t) and the input gate's sensitivities match "
-        "asctools.rtrl.TruncatedRTRL in 3 test cases."
+        "asctools.handmade.TruncatedRTRL in 3 test cases."
     )
 
 

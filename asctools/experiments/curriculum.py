@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from asctools.dataset import adding_problem
 from asctools.experiments.driver import test_seed, train_fresh
@@ -27,7 +28,7 @@ from asctools.experiments.tasks import task_spec
 from asctools.models import RecurrentModel
 from asctools.utils import set_seed
 
-__all__ = ["adding_probe", "curriculum_run"]
+__all__ = ["adding_probe", "curriculum_run", "least_squares"]
 
 
 def _markers(x):
@@ -37,6 +38,33 @@ def _markers(x):
     p2 = t // 2 + x[:, t // 2 :, 1].argmax(dim=1)
     rows = torch.arange(len(x))
     return p1, p2, x[rows, p1, 0], x[rows, p2, 0]
+
+
+def least_squares(design: Tensor, target: Tensor) -> list[float]:
+    """The coefficients c minimising ‖design c − target‖², for a design
+    of a few columns: the normal equations, summed elementwise and solved
+    by Cramer's rule in Python floats. LAPACK's solvers round differently
+    on different CPUs in the last digits; this gives the same bits on
+    every machine (the store is compared to the last digit)."""
+    d = design.double()
+    t = target.double()
+    k = d.shape[1]
+    gram = [[(d[:, i] * d[:, j]).sum().item() for j in range(k)]
+            for i in range(k)]  # fmt: skip
+    rhs = [(d[:, i] * t).sum().item() for i in range(k)]
+    det = _det(gram)
+    if det == 0:
+        raise ValueError("design must have independent columns")
+    return [_det([row[:i] + [b] + row[i + 1 :] for row, b in zip(gram, rhs,
+                 strict=True)]) / det for i in range(k)]  # fmt: skip
+
+
+def _det(m: list[list[float]]) -> float:
+    """Determinant by cofactor expansion (small matrices only)."""
+    if len(m) == 1:
+        return m[0][0]
+    return sum((-1) ** j * m[0][j] * _det([r[:j] + r[j + 1 :] for r in m[1:]])
+               for j in range(len(m)))  # fmt: skip
 
 
 @torch.no_grad()
@@ -54,7 +82,7 @@ def adding_probe(model, x, y, bins=5) -> dict:
     model.train(was_training)
     p1, _, x1, x2 = _markers(x)
     design = torch.stack([x1, x2, torch.ones_like(x1)], dim=1).double()
-    coef = torch.linalg.lstsq(design, pred[:, None]).solution[:, 0]
+    coef = least_squares(design, pred)
     err = (pred - y[:, 0].double()) ** 2
     edges = np.linspace(0, x.shape[1] // 2, bins + 1)
     which = np.clip(np.digitize(p1.numpy(), edges) - 1, 0, bins - 1)

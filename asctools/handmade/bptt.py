@@ -24,7 +24,7 @@ def bptt_loss_and_gradients(model, x, y, loss="bce"):
 def gradient_check_lstm(model, x, y, **kwargs):
     """Finite-difference check of every parameter of a ``NumpyLSTM``.
 
-    ``kwargs`` go to :func:`asctools.gradcheck.gradient_check`.
+    ``kwargs`` go to :func:`asctools.handmade.gradcheck.gradient_check`.
     """
     bptt_loss_and_gradients(model, x, y)
     grads = {k: v.copy() for k, v in model.gradients().items()}

@@ -25,8 +25,8 @@ from torch import Tensor, nn
 
 from asctools._validate import check_int, check_real, describe
 from asctools.dataset.pysource import ALPHABET, decode, encode
-from asctools.rnn_trainer.tbptt import tbptt_train
 from asctools.models import KINDS, RecurrentModel
+from asctools.rnn_trainer.tbptt import tbptt_train
 
 __all__ = [
     "CharLM",
