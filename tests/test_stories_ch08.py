@@ -90,12 +90,16 @@ def test_the_order_of_the_networks(runs):
     assert med["lstm"] < med["gru"] < med["rnn"]
 
 
-def test_no_overfitting_so_no_dropout(runs):
-    """ "nothing to overfit": text already read is no easier than the
-    validation files by more than a few hundredths of a bit."""
+def test_at_this_budget_no_network_matches_the_5_gram(store, runs):
+    """ "no network matches the 5-gram on the whole"; every network beats
+    the 3-gram in its median, and reads each character once at most."""
+    kn = {k: store.select(kind=k)[0]["test_bpc"] for k in ("kn3", "kn5")}
     for k in KINDS:
-        gap = np.median([r["val_bpc"] - r["train_bpc"] for r in runs[k]])
-        assert gap < 0.1
+        assert _median(runs[k], "test_bpc") > kn["kn5"]
+        assert _median(runs[k], "test_bpc") < kn["kn3"]
+        c = runs[k][0]["config"]
+        read = c["batch_size"] * (c["updates"] * c["chunk_len"] + 1)
+        assert read <= len(pysource.split_text("train"))
 
 
 def _far(run, which="bracket", lo=64):
@@ -106,21 +110,30 @@ def _far(run, which="bracket", lo=64):
     return sum(c["mean"][j] * c["count"][j] for j in sel) / n
 
 
-def test_far_closers_separate_the_cells_as_chapter_4_said(store, runs):
-    far = {k: np.median([_far(r) for r in runs[k]]) for k in KINDS}
-    kn5 = _far(store.select(kind="kn5")[0])
-    assert far["lstm"] > far["rnn"] and far["gru"] > far["rnn"]
-    assert far["lstm"] > kn5
+def test_far_quotes_are_the_networks_far_brackets_are_closer(store, runs):
+    """A quote 64+ characters after its opener: every network at least
+    four times the 5-gram; brackets: smaller differences, the LSTM ahead
+    of the tanh RNN and of the 5-gram."""
+    kn5 = store.select(kind="kn5")[0]
+    far = {w: {k: np.median([_far(r, w) for r in runs[k]]) for k in KINDS}
+           for w in ("bracket", "quote")}  # fmt: skip
+    base = {w: _far(kn5, w) for w in far}
+    assert all(v >= 4 * base["quote"] for v in far["quote"].values())
+    assert far["bracket"]["lstm"] > far["bracket"]["rnn"]
+    assert far["bracket"]["lstm"] > base["bracket"]
+    ratio = {w: max(far[w].values()) / base[w] for w in far}
+    assert ratio["bracket"] < ratio["quote"]
 
 
-def test_long_context_is_what_the_gated_cells_use(runs):
+def test_the_rnn_uses_no_context_beyond_16_characters(runs):
     ks = runs["lstm"][0]["contexts"]
     ctx = {k: np.median([r["context_bits"] for r in runs[k]], axis=0)
            for k in KINDS}  # fmt: skip
     gain = {k: c[ks.index(16)] - c[-1] for k, c in ctx.items()}
-    assert gain["rnn"] < gain["lstm"] and gain["rnn"] < gain["gru"]
-    # "from 1 to 16 characters of context the loss falls by bits"
-    assert all(c[0] - c[ks.index(16)] > 1.0 for c in ctx.values())
+    assert gain["rnn"] < 0.02
+    assert gain["lstm"] > 0.03 and gain["gru"] > 0.03
+    # "from 1 to 16 characters of context the loss falls by more than two"
+    assert all(c[0] - c[ks.index(16)] > 2.0 for c in ctx.values())
 
 
 @pytest.mark.slow
@@ -136,6 +149,9 @@ def test_units_with_names_and_most_without():
         acts["tanh_c"].numpy(), {k: v[:n] for k, v in feats.items()}
     )
     best = {b["feature"]: abs(b["r"]) for b in probes.best_units(corr)}
-    assert best["in_string"] >= 0.6
+    either = best["in_string_or_comment"]
+    assert either >= 0.6  # "tracks being inside one or the other"
+    assert either > best["in_string"] and either > best["in_comment"]
+    assert best["indent"] < 0.4  # "the indentation has no unit of its own"
     top = np.max(np.abs(np.array(list(corr.values()))), axis=0)
     assert (top >= 0.5).sum() < 0.5 * top.size  # "most units are not"

@@ -136,9 +136,9 @@ def closer_model(answer):
 
 
 def quote_data(split="validation", n_chars=20_000):
-    """``(text, tanh_c, in_string)``: the first ``n_chars`` characters of
-    a split, the shipped LSTM's ``tanh(c_t)`` after each (N, H) and 1
-    where the character lies inside a string literal (N,)."""
+    """``(text, tanh_c, inside)``: the first ``n_chars`` characters of a
+    split, the shipped LSTM's ``tanh(c_t)`` after each (N, H), and 1 where
+    the character lies inside a string literal or a comment (N,)."""
     from asctools.dataset.pysource import HEADER, encode, python_source
     from asctools.experiments.char_lm import shipped_model
     from asctools.text import lstm_internals
@@ -146,7 +146,8 @@ def quote_data(split="validation", n_chars=20_000):
 
     texts = [HEADER.format(name=f.name) + f.text for f in python_source(split)]
     text = "".join(texts)[:n_chars]
-    inside = np.array(annotate_texts(texts).features["in_string"][:n_chars])
+    features = annotate_texts(texts).features
+    inside = np.array(features["in_string_or_comment"][:n_chars])
     acts = lstm_internals(shipped_model("lstm"), encode(text))["tanh_c"]
     return text, acts.numpy(), inside
 
@@ -157,31 +158,31 @@ def _abs_r(acts, inside) -> np.ndarray:
     return np.abs(f @ a) / np.sqrt((a**2).sum(0) * (f**2).sum())
 
 
-def _solution_quote_unit(tanh_c, in_string):
-    # Pearson's r of every unit with the inside-a-string signal
+def _solution_quote_unit(tanh_c, inside):
+    # Pearson's r of every unit with the inside-a-quote-or-comment signal
     a = tanh_c - tanh_c.mean(axis=0)  # (N, H)
-    f = in_string - in_string.mean()  # (N,)
+    f = inside - inside.mean()  # (N,)
     r = (f @ a) / np.sqrt((a**2).sum(axis=0) * (f**2).sum())  # (H,)
     return int(np.abs(r).argmax())
 
 
 @exercise(
     label="ch08-ex-quote",
-    title="Find a unit that tracks a quote",
+    title="Find a unit that knows it is inside a quote",
     kind="explore",
     solution=_solution_quote_unit,
     hints=[
-        "Plot a few units' tanh_c[:, j] under in_string for the first 500 "
+        "Plot a few units' tanh_c[:, j] under `inside` for the first 500 "
         "characters; or score every unit at once by its correlation with "
-        "in_string.",
+        "`inside`.",
         "Centre both sides (subtract their means) and compute Pearson's "
         "r = (f @ a) / sqrt(sum(a^2) * sum(f^2)) for every column of a at "
         "once; return the unit with the largest |r|.",
     ],
 )
 def quote_unit(answer):
-    """find(tanh_c (N, H), in_string (N,)) -> a unit index; judged on
-    other text: the test files, which the function never saw."""
+    """find(tanh_c (N, H), inside (N,)) -> a unit index; judged on other
+    text: the test files, which the function never saw."""
     _, acts, inside = quote_data("validation")
     unit = checks.call_answer(answer, acts, inside, name="your function")
     if not is_int(unit) or not 0 <= int(unit) < acts.shape[1]:
@@ -195,12 +196,13 @@ def quote_unit(answer):
     if r[int(unit)] < 0.8 * r[best]:
         raise Incorrect(
             f"unit {int(unit)} has |r| = {r[int(unit)]:.2f} with 'inside "
-            f"a string' on the test files; unit {best} reaches "
+            f"a quote or comment' on the test files; unit {best} reaches "
             f"{r[best]:.2f}. Look for a unit that is on (or off) for the "
             "whole inside of a string, not one that fires at the quote."
         )
     return (
-        f"Unit {int(unit)} tracks 'inside a string' on the held-out test "
+        f"Unit {int(unit)} tracks 'inside a quote or comment' on the "
+        f"held-out test "
         f"files too: |r| = {r[int(unit)]:.2f} (the best unit: "
         f"{r[best]:.2f})."
     )

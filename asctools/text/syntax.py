@@ -23,7 +23,8 @@ from typing import NamedTuple
 __all__ = ["FEATURES", "Closer", "Syntax", "annotate", "annotate_texts"]
 
 OPEN, CLOSE = "([{", ")]}"
-FEATURES = ("in_string", "in_comment", "bracket_depth", "indent", "column")
+FEATURES = ("in_string", "in_comment", "in_string_or_comment",
+            "bracket_depth", "indent", "column")  # fmt: skip
 _FSTRING = ("FSTRING_START", "FSTRING_END")  # token names of 3.12+
 
 
@@ -90,7 +91,8 @@ def annotate(source: str) -> Syntax:
 
     Features, for character i (after reading it): ``in_string`` 1
     between a string's delimiters, ``in_comment`` 1 from ``#`` to the end
-    of the line, ``bracket_depth`` the brackets open, ``indent`` the
+    of the line, ``in_string_or_comment`` either (text written for people
+    rather than code), ``bracket_depth`` the brackets open, ``indent`` the
     spaces that start i's line, ``column`` i's position in its line.
     """
     n = len(source)
@@ -120,6 +122,9 @@ def annotate(source: str) -> Syntax:
         f["bracket_depth"][i] = depth
         f["column"][i] = col
         col = 0 if ch == "\n" else col + 1
+    f["in_string_or_comment"] = [
+        max(s, c) for s, c in zip(f["in_string"], f["in_comment"], strict=True)
+    ]
     f["indent"] = []
     for line in source.splitlines(keepends=True):
         f["indent"] += [len(line) - len(line.lstrip(" "))] * len(line)
