@@ -604,4 +604,14 @@ def test_coloured_source_text_is_shown_and_wraps(contexts, site, site_url,
         assert b["right"] <= width + 1 and b["scroll"] <= 1, (
             f"coloured text {i} does not fit a {width} px screen: {b}"
         )
-    assert not visit.console and not visit.blocked
+    assert not visit.blocked  # console errors: test_no_console_errors
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_no_markdown_table_is_left_as_text(site, doc):
+    """A cell's displayed Markdown table (evidence.table) renders as a
+    table, not as rows of pipes (CommonMark has no tables: the build uses
+    GitHub's Markdown for outputs, _config.yml nb_render_markdown_format)."""
+    page = (site / f"{doc}.html").read_text()
+    rows = re.findall(r"^\|[-—–|: ]+\|$", page, flags=re.M)
+    assert not rows, f"{doc} shows a Markdown table as text: {rows[:2]}"

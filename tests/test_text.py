@@ -369,3 +369,17 @@ def test_coloured_text_escapes_and_colours_every_character():
     assert "white-space:pre-wrap" in out
     with pytest.raises(ValueError, match="one value per character"):
         coloured_text(text, values[:-1])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_a_short_context_gives_the_lower_order_model(k):
+    """An order-5 model that is given k < 4 characters is the order-(k+1)
+    model: its top level is raw counts of (k+1)-grams."""
+    text = "def f(a):\n    return a + 1\n" * 5 + "class B:\n    pass\n"
+    alphabet = "".join(sorted(set(text)))
+    five = KneserNey(text, alphabet, order=5)
+    lower = KneserNey(text, alphabet, order=k + 1)
+    for context in ("n a + 1\n"[-k:], "ss B:"[-k:], "+ 1("[-k:]):
+        np.testing.assert_allclose(
+            five.distribution(context), lower.distribution(context), rtol=1e-12
+        )

@@ -87,14 +87,26 @@ class Unigram(_CharModel):
         return self._p[char]
 
 
+def _table(counts: Counter):
+    """(counts, totals per context, types per context, discount)."""
+    totals, types = Counter(), Counter()
+    for gram, c in counts.items():
+        totals[gram[:-1]] += c
+        types[gram[:-1]] += 1
+    seen = Counter(counts.values())
+    n1, n2 = seen[1], seen[2]
+    return counts, totals, types, (n1 / (n1 + 2 * n2) if n1 else 0.5)
+
+
 class KneserNey(_CharModel):
     """Interpolated Kneser-Ney over characters, of ``order`` n ≥ 2.
 
-    The highest order uses counts c(h w), the lower ones continuation
-    counts N1+(• h w), the number of different characters seen before
-    ``h w``; each level subtracts a discount D = n1 / (n1 + 2 n2)
-    (n1, n2: the grams seen once and twice) and gives what it took to the
-    next lower level, which ends in the uniform distribution:
+    The highest order the context allows uses counts c(h w), the lower
+    ones continuation counts N1+(• h w), the number of different
+    characters seen before ``h w``; each level subtracts a discount
+    D = n1 / (n1 + 2 n2) (n1, n2: the grams seen once and twice) and
+    gives what it took to the next lower level, which ends in the uniform
+    distribution:
 
         P(w | h) = max(c(h w) − D, 0) / c(h •)
                    + D · N1+(h •) / c(h •) · P(w | h minus its first char)
@@ -107,35 +119,28 @@ class KneserNey(_CharModel):
         self.order = check_int("order", order, 2)
         _check_text("text", text, alphabet)
         n = self.order
-        grams = Counter(text[i : i + n] for i in range(len(text) - n + 1))
-        # level k (1..n) counts k-grams: raw counts at the top, else
-        # continuation counts from the distinct (k+1)-grams
-        self._counts: dict[int, Counter] = {n: grams}
-        for k in range(n - 1, 0, -1):
-            self._counts[k] = Counter(g[1:] for g in self._counts[k + 1])
-        self._totals, self._types, self._discount = {}, {}, {}
-        for k, counts in self._counts.items():
-            totals, types = Counter(), Counter()
-            for gram, c in counts.items():
-                totals[gram[:-1]] += c
-                types[gram[:-1]] += 1
-            self._totals[k], self._types[k] = totals, types
-            seen = Counter(counts.values())
-            n1, n2 = seen[1], seen[2]
-            self._discount[k] = n1 / (n1 + 2 * n2) if n1 else 0.5
-        self._cache: dict[str, float] = {}
+        # for each length k: raw counts c(h w), used at the top level (the
+        # longest context available), and, for k < n, continuation counts
+        # N1+(• h w) from the distinct (k+1)-grams, used below the top
+        raw = {k: Counter(text[i : i + k] for i in range(len(text) - k + 1))
+               for k in range(1, n + 1)}  # fmt: skip
+        self._raw = {k: _table(c) for k, c in raw.items()}
+        self._cont = {k: _table(Counter(g[1:] for g in raw[k + 1]))
+                      for k in range(1, n)}  # fmt: skip
 
     def prob(self, context: str, char: str) -> float:
-        context = context[len(context) - self.order + 1 :]
+        context = context[max(0, len(context) - self.order + 1) :]
+        top = len(context) + 1  # the longest gram this context allows
         p = 1.0 / len(self.alphabet)
-        for k in range(1, len(context) + 2):
+        for k in range(1, top + 1):
             h = context[len(context) - k + 1 :]
-            total = self._totals[k][h]
+            counts, totals, types, d = (self._raw if k == top else
+                                        self._cont)[k]  # fmt: skip
+            total = totals[h]
             if total == 0:
                 continue  # an unseen context passes its mass down
-            d = self._discount[k]
-            c = self._counts[k][h + char]
-            p = (max(c - d, 0.0) + d * self._types[k][h] * p) / total
+            c = counts[h + char]
+            p = (max(c - d, 0.0) + d * types[h] * p) / total
         return p
 
     def __repr__(self) -> str:
