@@ -102,7 +102,8 @@ browser-deps:
 
 # The long multi-seed grids the book renders from: one JSON file per
 # experiment in asctools/results/, with provenance. Worker processes with
-# one torch thread each, as many as there are cores (2 here: about an hour).
+# one torch thread each, as many as there are cores (2 here: 28.5 min,
+# measured on the full catalogue).
 experiments: $(STAMP)
 	$(BIN)/python -m asctools.experiments --workers $(WORKERS)
 
