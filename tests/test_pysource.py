@@ -80,3 +80,10 @@ def test_the_script_makes_a_snapshot_the_loader_reads(tmp_path):
     assert text.startswith("# ==== mod00.py ====\nx = 0  # caf?\n")
     assert json.loads((out / "pysource.json").read_text()) == manifest
     assert (out / "PSF-LICENSE.txt").read_text() == "PSF licence text\n"
+
+
+def test_split_files_are_the_pieces_of_split_text():
+    pieces = pysource.split_files("test")
+    assert "".join(pieces) == pysource.split_text("test")
+    assert len(pieces) == len(pysource.python_source("test"))
+    assert all(p.startswith("# ==== ") for p in pieces)

@@ -141,10 +141,7 @@ def test_units_with_names_and_most_without():
     n = 100_000
     text = pysource.split_text("test")[:n]
     acts = lstm_internals(shipped_model("lstm"), pysource.encode(text))
-    feats = syntax.annotate_texts(
-        [pysource.HEADER.format(name=f.name) + f.text
-         for f in pysource.python_source("test")]
-    ).features  # fmt: skip
+    feats = syntax.annotate_texts(pysource.split_files("test")).features
     corr = probes.unit_correlations(
         acts["tanh_c"].numpy(), {k: v[:n] for k, v in feats.items()}
     )

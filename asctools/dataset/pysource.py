@@ -8,7 +8,8 @@ validation and test (``data/pysource.json`` lists each file's split), so
 the test files are code that no model trained on.
 
 * :func:`python_source`: the files of a split, as :class:`SourceFile`;
-* :func:`split_text`: a split as one string, each file after its header;
+* :func:`split_text`: a split as one string, each file after its header
+  (:func:`split_files`: the same pieces, not joined);
 * :data:`ALPHABET`, :func:`encode`, :func:`decode`: the 97 characters
   (printable ASCII, tab and newline) and their indices.
 
@@ -40,6 +41,7 @@ __all__ = [
     "encode",
     "manifest",
     "python_source",
+    "split_files",
     "split_text",
 ]
 
@@ -94,12 +96,16 @@ def python_source(split: str | None = None) -> list[SourceFile]:
     return [f for f in _files() if split is None or f.split == split]
 
 
+def split_files(split: str) -> list[str]:
+    """Each file of ``split`` after its :data:`HEADER` line: the pieces
+    that :func:`split_text` joins, for measurements made file by file."""
+    return [HEADER.format(name=f.name) + f.text for f in python_source(split)]
+
+
 def split_text(split: str) -> str:
     """The files of ``split`` as one string, each after its
     :data:`HEADER` line: the stream a language model reads."""
-    return "".join(
-        HEADER.format(name=f.name) + f.text for f in python_source(split)
-    )
+    return "".join(split_files(split))
 
 
 def encode(text: str) -> Tensor:

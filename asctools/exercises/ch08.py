@@ -139,12 +139,12 @@ def quote_data(split="validation", n_chars=20_000):
     """``(text, tanh_c, inside)``: the first ``n_chars`` characters of a
     split, the shipped LSTM's ``tanh(c_t)`` after each (N, H), and 1 where
     the character lies inside a string literal or a comment (N,)."""
-    from asctools.dataset.pysource import HEADER, encode, python_source
+    from asctools.dataset.pysource import encode, split_files
     from asctools.experiments.char_lm import shipped_model
     from asctools.text import lstm_internals
     from asctools.text.syntax import annotate_texts
 
-    texts = [HEADER.format(name=f.name) + f.text for f in python_source(split)]
+    texts = split_files(split)
     text = "".join(texts)[:n_chars]
     features = annotate_texts(texts).features
     inside = np.array(features["in_string_or_comment"][:n_chars])

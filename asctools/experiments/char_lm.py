@@ -25,7 +25,12 @@ import numpy as np
 import torch
 
 from asctools._validate import check_choice
-from asctools.dataset.pysource import ALPHABET, encode, split_text
+from asctools.dataset.pysource import (
+    ALPHABET,
+    encode,
+    split_files,
+    split_text,
+)
 from asctools.experiments.store import RESULTS, SEEDS
 from asctools.models import KINDS
 from asctools.text import ngram
@@ -86,12 +91,19 @@ def char_lm_configs() -> list[dict]:
 
 @functools.cache
 def _texts() -> dict:
-    from asctools.dataset.pysource import HEADER, python_source
-
-    test = [HEADER.format(name=f.name) + f.text for f in python_source("test")]
-    return {s: split_text(s) for s in ("train", "validation", "test")} | {
-        "syntax": annotate_texts(test)
+    """The splits' texts, their encodings and the test files' syntax,
+    read once per process (every run of a worker uses them)."""
+    texts = {s: split_text(s) for s in ("train", "validation", "test")}
+    return texts | {
+        "ids": {s: encode(t) for s, t in texts.items()},
+        "syntax": annotate_texts(split_files("test")),
     }
+
+
+@functools.cache
+def _kn5_test_bpc() -> float:
+    """The 5-gram's test bits per character: the bar ``solved_at`` uses."""
+    return float(-np.log2(_ngram(5).char_probs(_texts()["test"])).mean())
 
 
 @functools.cache
@@ -157,9 +169,10 @@ def _lm_record(config: dict, device) -> dict:
     c, texts = config, _texts()
     set_seed(c["seed"])
     model = CharLM(c["kind"], c["hidden_size"], c["dropout"]).to(device)
+    ids = texts["ids"]
     online = train_char_lm(
-        model, encode(texts["train"]), c["batch_size"], c["chunk_len"],
-        c["updates"], c["learning_rate"],
+        model, ids["train"], c["batch_size"], c["chunk_len"], c["updates"],
+        c["learning_rate"],
     )  # fmt: skip
     model = model.cpu()
     blob = _fp16_round_(model)  # every number below is the shipped model's
@@ -167,13 +180,12 @@ def _lm_record(config: dict, device) -> dict:
         folder = Path(os.environ.get("ASCTOOLS_RESULTS_OUT") or RESULTS)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"char_lm_{c['kind']}.pt").write_bytes(blob)
-    log2p = {s: char_log2_probs(model, encode(texts[s])).numpy()
+    log2p = {s: char_log2_probs(model, ids[s]).numpy()
              for s in ("validation", "test")}  # fmt: skip
-    seen = encode(texts["train"][: len(texts["test"])])
-    test_ids = encode(texts["test"])
+    seen = ids["train"][: ids["test"].numel()]
     chars = c["batch_size"] * c["chunk_len"]
     curve = _running_mean(online, 10)
-    target = -np.log2(_ngram(5).char_probs(texts["test"])).mean()
+    target = _kn5_test_bpc()
     beat = [i for i, b in enumerate(curve) if b <= target]
     return {
         "train_bpc": -char_log2_probs(model, seen).mean().item(),
@@ -181,7 +193,7 @@ def _lm_record(config: dict, device) -> dict:
         "test_bpc": float(-log2p["test"].mean()),
         "closers": _closer_curves(log2p["test"]),
         "context_bits": [
-            charlm_context_bits(model, test_ids, _positions(), k)
+            charlm_context_bits(model, ids["test"], _positions(), k)
             for k in CONTEXTS
         ],
         "params": n_params(model),
@@ -189,7 +201,7 @@ def _lm_record(config: dict, device) -> dict:
         "sequences": [chars * (i + 1) for i in range(len(curve))],
         "test_metric": curve,
         "solved_at": chars * (beat[0] + 1) if beat else None,
-        "threshold": float(target),
+        "threshold": target,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }
 
